@@ -1,1 +1,17 @@
+//! agentpool-core: parameter files, desired state and plans for Azure build-agent images and
+//! the Azure DevOps scale-set agent pools that run them.
+//!
+//! This crate knows nothing of terminals or Azure Pipelines logging commands; the `agentpool`
+//! binary renders what it returns.
+
+pub mod aib;
+pub mod naming;
+pub mod params;
+pub mod plan;
+pub mod resources;
+pub mod scripts;
+pub mod suggest;
 pub mod version;
+
+#[cfg(test)]
+pub(crate) mod testing;

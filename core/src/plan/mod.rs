@@ -1,0 +1,463 @@
+//! Desired state: every resource a parameter file describes, with its api-version, request body
+//! and the resources it depends on.
+//!
+//! [`desired_state`] works offline: values that only Azure or Azure DevOps can tell (the
+//! identity's principal id, the service connection's id) are shown as `<…: known after apply>`,
+//! and the subscription as `{subscriptionId}` unless one is given. Comparing this desired state
+//! with what Azure has (create / update / no change) builds on it.
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::aib::OsType;
+use crate::params::{Diagnostic, JsonPath, LoadedParameters};
+use crate::resources::{
+    self, agent_pool, blob_container, gallery, gallery_image, identity, image_template,
+    known_after_apply, nat_gateway, public_ip, resource_group, role_assignment, scale_set,
+    storage_account,
+};
+use crate::scripts::{self, ScriptUpload};
+use crate::version::{ImageVersion, VersionInputs};
+
+/// One resource of the desired state.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredResource {
+    /// Resource type, e.g. `Microsoft.Compute/galleries`.
+    pub kind: &'static str,
+    pub name: String,
+    /// ARM resource id (or, for Azure DevOps, the collection URL).
+    pub id: String,
+    pub api_version: &'static str,
+    /// Ids of the resources that must exist first.
+    pub depends_on: Vec<String>,
+    /// The request body.
+    pub body: Value,
+    /// Query parameters of the create call, for APIs that take them (Azure DevOps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<Value>,
+}
+
+/// The desired state of one parameter file.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DesiredState {
+    pub parameters_file: String,
+    pub os: OsType,
+    pub image_version: ImageVersion,
+    pub image_template_name: String,
+    pub uploads: Vec<ScriptUpload>,
+    pub resources: Vec<DesiredResource>,
+}
+
+/// What planning needs beyond the parameter file.
+#[derive(Debug, Clone)]
+pub struct PlanContext<'a> {
+    /// Subscription id; `None` renders `{subscriptionId}`.
+    pub subscription: Option<&'a str>,
+    pub version: VersionInputs<'a>,
+}
+
+impl PlanContext<'_> {
+    /// Offline defaults: no subscription, the current time, no version given.
+    pub fn offline_now() -> PlanContext<'static> {
+        PlanContext {
+            subscription: None,
+            version: VersionInputs {
+                now: OffsetDateTime::now_utc(),
+                cli_version: None,
+                repo_dir: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The image version cannot be chosen; a usage error.
+    #[error("{0}")]
+    Version(Diagnostic),
+    #[error(transparent)]
+    Script(#[from] scripts::ScriptError),
+}
+
+/// Builds the desired state of `loaded`.
+pub fn desired_state(
+    loaded: &LoadedParameters,
+    context: &PlanContext<'_>,
+) -> Result<DesiredState, PlanError> {
+    let p = &loaded.parameters;
+    let sub = context
+        .subscription
+        .unwrap_or(resources::SUBSCRIPTION_PLACEHOLDER);
+    let os = p.image_definition.os_type;
+    let tags = &p.tags;
+    let mut out = Resources::default();
+
+    let image_version = p
+        .image_version
+        .strategy
+        .resolve(&context.version)
+        .map_err(|error| {
+            PlanError::Version(Diagnostic::at(
+                &loaded.display_name,
+                &JsonPath::parameter("imageVersion"),
+                error.to_string(),
+                "fix imageVersion, or pass --image-version for the semver strategy",
+            ))
+        })?;
+
+    // Image resources.
+    let rg_id = resources::resource_group_id(sub, &p.resource_group_name);
+    out.add(
+        resource_group::KIND,
+        &p.resource_group_name,
+        &rg_id,
+        resource_group::API_VERSION,
+        &[],
+        to_json(&resource_group::ResourceGroup {
+            location: p.location.clone(),
+            tags: tags.clone(),
+        }),
+    );
+
+    let account_id = resources::resource_id(
+        sub,
+        &p.resource_group_name,
+        storage_account::KIND,
+        &p.storage_account_name,
+    );
+    out.add(
+        storage_account::KIND,
+        &p.storage_account_name,
+        &account_id,
+        storage_account::API_VERSION,
+        &[&rg_id],
+        to_json(&storage_account::desired(&p.location, tags)),
+    );
+
+    let container_id = blob_container::id(&account_id, &p.storage_container_name);
+    out.add(
+        blob_container::KIND,
+        &p.storage_container_name,
+        &container_id,
+        blob_container::API_VERSION,
+        &[&account_id],
+        to_json(&blob_container::desired()),
+    );
+
+    let identity_id = resources::resource_id(
+        sub,
+        &p.resource_group_name,
+        identity::KIND,
+        &p.identity_name,
+    );
+    out.add(
+        identity::KIND,
+        &p.identity_name,
+        &identity_id,
+        identity::API_VERSION,
+        &[&rg_id],
+        to_json(&identity::Identity {
+            location: p.location.clone(),
+            tags: tags.clone(),
+        }),
+    );
+
+    let principal = known_after_apply(&format!("principalId of identity {}", p.identity_name));
+    for (scope, role) in [
+        (&rg_id, role_assignment::CONTRIBUTOR),
+        (&account_id, role_assignment::STORAGE_BLOB_DATA_READER),
+    ] {
+        let name = role_assignment::name(scope, &role, &identity_id);
+        let body = role_assignment::RoleAssignment {
+            properties: role_assignment::RoleAssignmentProperties {
+                role_definition_id: role.definition_id(sub),
+                principal_id: principal.clone(),
+                principal_type: "ServicePrincipal".to_owned(),
+                description: Some(format!(
+                    "agentpool: {} for Image Builder identity {}",
+                    role.name, p.identity_name
+                )),
+            },
+        };
+        out.add(
+            role_assignment::KIND,
+            &name,
+            &role_assignment::id(scope, &name),
+            role_assignment::API_VERSION,
+            &[scope, &identity_id],
+            to_json(&body),
+        );
+    }
+
+    let gallery_id =
+        resources::resource_id(sub, &p.resource_group_name, gallery::KIND, &p.gallery_name);
+    let gallery_body = gallery::Gallery {
+        location: p.location.clone(),
+        tags: tags.clone(),
+        properties: gallery::GalleryProperties {
+            description: Some(format!("Build agent images ({})", p.image_definition.name)),
+        },
+    };
+    out.add(
+        gallery::KIND,
+        &p.gallery_name,
+        &gallery_id,
+        gallery::API_VERSION,
+        &[&rg_id],
+        to_json(&gallery_body),
+    );
+
+    let definition_id = format!("{gallery_id}/images/{}", p.image_definition.name);
+    out.add(
+        gallery_image::KIND,
+        &p.image_definition.name,
+        &definition_id,
+        gallery_image::API_VERSION,
+        &[&gallery_id],
+        to_json(&gallery_image::desired(
+            &p.image_definition,
+            &p.location,
+            tags,
+        )),
+    );
+
+    // Image template.
+    let container_url = format!(
+        "{}{}",
+        storage_account::public_blob_endpoint(&p.storage_account_name),
+        p.storage_container_name
+    );
+    let (customize, uploads) = scripts::expand(
+        &p.customization_steps,
+        os,
+        &loaded.scripts_dir,
+        &container_url,
+    )?;
+    let version_id = format!("{definition_id}/versions/{image_version}");
+    let template = image_template::ImageTemplate {
+        location: p.location.clone(),
+        tags: tags.clone(),
+        identity: image_template::TemplateIdentity {
+            kind: "UserAssigned".to_owned(),
+            user_assigned_identities: [(identity_id.clone(), Default::default())]
+                .into_iter()
+                .collect(),
+        },
+        properties: image_template::ImageTemplateProperties {
+            build_timeout_in_minutes: p.build_timeout_in_minutes,
+            vm_profile: image_template::VmProfile {
+                vm_size: p.build_vm_size.clone(),
+                os_disk_size_gb: p.os_disk_size_gb,
+            },
+            source: p.image_source.clone(),
+            customize,
+            distribute: vec![image_template::SharedImageDistributor {
+                kind: "SharedImage".to_owned(),
+                gallery_image_id: version_id.clone(),
+                run_output_name: p.image_definition.name.clone(),
+                artifact_tags: [("createdBy".to_owned(), "agentpool".to_owned())]
+                    .into_iter()
+                    .collect(),
+                target_regions: p
+                    .target_regions
+                    .iter()
+                    .map(|r| image_template::DistributeTargetRegion {
+                        name: r.name.clone(),
+                        replica_count: r.replica_count,
+                        storage_account_type: r.storage_account_type.clone(),
+                    })
+                    .collect(),
+                exclude_from_latest: false,
+            }],
+        },
+    };
+    let template_name = image_template::name(&p.image_template_name, &template);
+    let template_id = resources::resource_id(
+        sub,
+        &p.resource_group_name,
+        image_template::KIND,
+        &template_name,
+    );
+    let role_ids: Vec<String> = out
+        .0
+        .iter()
+        .filter(|r| r.kind == role_assignment::KIND)
+        .map(|r| r.id.clone())
+        .collect();
+    let mut template_deps: Vec<&str> = vec![&definition_id, &container_id, &identity_id];
+    template_deps.extend(role_ids.iter().map(String::as_str));
+    out.add(
+        image_template::KIND,
+        &template_name,
+        &template_id,
+        image_template::API_VERSION,
+        &template_deps,
+        to_json(&template),
+    );
+
+    // Scale set, network and agent pool.
+    if let (Some(spec), Some(ss_rg), Some(ss_location)) = (
+        &p.scale_set,
+        p.scale_set_resource_group(),
+        p.scale_set_location(),
+    ) {
+        let ss_rg_id = resources::resource_group_id(sub, ss_rg);
+        if !ss_rg_id.eq_ignore_ascii_case(&rg_id) {
+            out.add(
+                resource_group::KIND,
+                ss_rg,
+                &ss_rg_id,
+                resource_group::API_VERSION,
+                &[],
+                to_json(&resource_group::ResourceGroup {
+                    location: ss_location.to_owned(),
+                    tags: tags.clone(),
+                }),
+            );
+        }
+        if let Some(nat) = &p.nat_gateway {
+            let zones = nat.zones.clone().unwrap_or_default();
+            let mut addresses = Vec::new();
+            let mut prefixes = Vec::new();
+            for n in 1..=nat.public_ip_count {
+                let name = format!("{}-pip-{n}", nat.name);
+                let id = resources::resource_id(sub, ss_rg, public_ip::ADDRESS_KIND, &name);
+                out.add(
+                    public_ip::ADDRESS_KIND,
+                    &name,
+                    &id,
+                    public_ip::API_VERSION,
+                    &[&ss_rg_id],
+                    to_json(&public_ip::address(ss_location, tags, &zones)),
+                );
+                addresses.push(nat_gateway::SubResource { id });
+            }
+            if let Some(length) = nat.public_ip_prefix_length {
+                let name = format!("{}-prefix", nat.name);
+                let id = resources::resource_id(sub, ss_rg, public_ip::PREFIX_KIND, &name);
+                out.add(
+                    public_ip::PREFIX_KIND,
+                    &name,
+                    &id,
+                    public_ip::API_VERSION,
+                    &[&ss_rg_id],
+                    to_json(&public_ip::prefix(ss_location, tags, &zones, length)),
+                );
+                prefixes.push(nat_gateway::SubResource { id });
+            }
+            let nat_id = resources::resource_id(sub, ss_rg, nat_gateway::KIND, &nat.name);
+            let mut deps: Vec<String> = addresses
+                .iter()
+                .chain(&prefixes)
+                .map(|s| s.id.clone())
+                .collect();
+            deps.push(ss_rg_id.clone());
+            let body = nat_gateway::NatGateway {
+                location: ss_location.to_owned(),
+                tags: tags.clone(),
+                sku: public_ip::NetworkSku {
+                    name: "Standard".to_owned(),
+                    tier: None,
+                },
+                zones,
+                properties: nat_gateway::NatGatewayProperties {
+                    idle_timeout_in_minutes: nat.idle_timeout_in_minutes,
+                    public_ip_addresses: addresses,
+                    public_ip_prefixes: prefixes,
+                },
+            };
+            out.add(
+                nat_gateway::KIND,
+                &nat.name,
+                &nat_id,
+                nat_gateway::API_VERSION,
+                &deps.iter().map(String::as_str).collect::<Vec<_>>(),
+                to_json(&body),
+            );
+        }
+        let credential = match (os, &spec.ssh_public_key) {
+            (OsType::Linux, Some(key)) => key.clone(),
+            (OsType::Linux, None) => known_after_apply("generated SSH public key"),
+            (OsType::Windows, _) => known_after_apply("generated admin password, never shown"),
+        };
+        let scale_set_id = resources::resource_id(sub, ss_rg, scale_set::KIND, &spec.name);
+        let body = scale_set::desired(scale_set::ScaleSetInputs {
+            spec,
+            os,
+            location: ss_location,
+            tags,
+            image_version_id: version_id.clone(),
+            credential,
+        });
+        out.add(
+            scale_set::KIND,
+            &spec.name,
+            &scale_set_id,
+            scale_set::API_VERSION,
+            &[&ss_rg_id, &template_id],
+            to_json(&body),
+        );
+
+        if let Some(pool) = &p.agent_pool {
+            let endpoint = known_after_apply(&format!(
+                "id of service connection {}",
+                pool.service_connection
+            ));
+            let project = known_after_apply(&format!("id of project {}", pool.project));
+            let (settings, query) = agent_pool::desired(pool, os, &scale_set_id, endpoint, project);
+            let url = agent_pool::collection_url(&pool.organization_url);
+            out.add(
+                agent_pool::KIND,
+                &pool.name,
+                &url,
+                agent_pool::API_VERSION,
+                &[&scale_set_id],
+                to_json(&settings),
+            )
+            .query = Some(to_json(&query));
+        }
+    }
+
+    Ok(DesiredState {
+        parameters_file: loaded.display_name.clone(),
+        os,
+        image_version,
+        image_template_name: template_name,
+        uploads,
+        resources: out.0,
+    })
+}
+
+#[derive(Default)]
+struct Resources(Vec<DesiredResource>);
+
+impl Resources {
+    fn add(
+        &mut self,
+        kind: &'static str,
+        name: &str,
+        id: &str,
+        api_version: &'static str,
+        depends_on: &[&str],
+        body: Value,
+    ) -> &mut DesiredResource {
+        self.0.push(DesiredResource {
+            kind,
+            name: name.to_owned(),
+            id: id.to_owned(),
+            api_version,
+            depends_on: depends_on.iter().map(|d| (*d).to_owned()).collect(),
+            body,
+            query: None,
+        });
+        let last = self.0.len() - 1;
+        &mut self.0[last]
+    }
+}
+
+fn to_json(value: &impl Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}

@@ -1,0 +1,101 @@
+//! `Microsoft.VirtualMachineImages/imageTemplates` (Azure VM Image Builder, 2024-02-01).
+//!
+//! Templates are immutable in Azure: a changed template must be deleted and recreated. The
+//! template's name therefore carries a hash of its content ([`content_hash`]), so the same
+//! content maps to the same template and changed content to a new one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Tags;
+use crate::aib::{Customizer, ImageSource};
+
+pub const KIND: &str = "Microsoft.VirtualMachineImages/imageTemplates";
+pub const API_VERSION: &str = "2024-02-01";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageTemplate {
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+    pub identity: TemplateIdentity,
+    pub properties: ImageTemplateProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateIdentity {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Identity resource id → `{}` (principal and client ids are read-only).
+    pub user_assigned_identities: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageTemplateProperties {
+    pub build_timeout_in_minutes: u32,
+    pub vm_profile: VmProfile,
+    pub source: ImageSource,
+    pub customize: Vec<Customizer>,
+    pub distribute: Vec<SharedImageDistributor>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmProfile {
+    pub vm_size: String,
+    #[serde(rename = "osDiskSizeGB")]
+    pub os_disk_size_gb: u32,
+}
+
+/// The `SharedImage` distributor: into a gallery image definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharedImageDistributor {
+    /// Always `SharedImage`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The image definition id, or a version id (`…/versions/x.y.z`) to name the version.
+    pub gallery_image_id: String,
+    pub run_output_name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub artifact_tags: BTreeMap<String, String>,
+    pub target_regions: Vec<DistributeTargetRegion>,
+    pub exclude_from_latest: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DistributeTargetRegion {
+    pub name: String,
+    pub replica_count: u32,
+    pub storage_account_type: String,
+}
+
+/// First 8 hex digits of the SHA-256 of the template's JSON, which names the template.
+///
+/// The gallery image version is left out of the hash (`…/versions/x.y.z` is cut from
+/// `galleryImageId`), so a new build of unchanged content reuses the template's name.
+pub fn content_hash(template: &ImageTemplate) -> String {
+    let mut unversioned = template.clone();
+    for distributor in &mut unversioned.properties.distribute {
+        if let Some(at) = distributor
+            .gallery_image_id
+            .to_ascii_lowercase()
+            .find("/versions/")
+        {
+            distributor.gallery_image_id.truncate(at);
+        }
+    }
+    let json = serde_json::to_vec(&unversioned).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<base>-<hash>`: the template's name in Azure.
+pub fn name(base: &str, template: &ImageTemplate) -> String {
+    format!("{base}-{}", content_hash(template))
+}

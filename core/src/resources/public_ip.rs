@@ -1,0 +1,93 @@
+//! `Microsoft.Network/publicIPAddresses` and `publicIPPrefixes` for the NAT gateway.
+//!
+//! NAT gateways take Standard SKU, static, IPv4 addresses only.
+
+use serde::{Deserialize, Serialize};
+
+use super::Tags;
+
+pub const ADDRESS_KIND: &str = "Microsoft.Network/publicIPAddresses";
+pub const PREFIX_KIND: &str = "Microsoft.Network/publicIPPrefixes";
+pub const API_VERSION: &str = "2024-05-01";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicIpAddress {
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+    pub sku: NetworkSku,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    pub properties: PublicIpAddressProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpAddressProperties {
+    #[serde(rename = "publicIPAllocationMethod")]
+    pub public_ip_allocation_method: String,
+    #[serde(rename = "publicIPAddressVersion")]
+    pub public_ip_address_version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicIpPrefix {
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+    pub sku: NetworkSku,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    pub properties: PublicIpPrefixProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicIpPrefixProperties {
+    pub prefix_length: u32,
+    #[serde(rename = "publicIPAddressVersion")]
+    pub public_ip_address_version: String,
+}
+
+/// `{"name": "Standard", "tier": "Regional"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSku {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+}
+
+impl NetworkSku {
+    pub fn standard_regional() -> Self {
+        Self {
+            name: "Standard".to_owned(),
+            tier: Some("Regional".to_owned()),
+        }
+    }
+}
+
+pub fn address(location: &str, tags: &Tags, zones: &[String]) -> PublicIpAddress {
+    PublicIpAddress {
+        location: location.to_owned(),
+        tags: tags.clone(),
+        sku: NetworkSku::standard_regional(),
+        zones: zones.to_vec(),
+        properties: PublicIpAddressProperties {
+            public_ip_allocation_method: "Static".to_owned(),
+            public_ip_address_version: "IPv4".to_owned(),
+        },
+    }
+}
+
+pub fn prefix(location: &str, tags: &Tags, zones: &[String], prefix_length: u32) -> PublicIpPrefix {
+    PublicIpPrefix {
+        location: location.to_owned(),
+        tags: tags.clone(),
+        sku: NetworkSku::standard_regional(),
+        zones: zones.to_vec(),
+        properties: PublicIpPrefixProperties {
+            prefix_length,
+            public_ip_address_version: "IPv4".to_owned(),
+        },
+    }
+}

@@ -1,0 +1,275 @@
+//! `Microsoft.Compute/virtualMachineScaleSets` (ComputeRP 2024-07-01), shaped for Azure DevOps.
+//!
+//! Azure DevOps scale-set agents require overprovisioning off and the Manual upgrade policy;
+//! single placement group off, one platform fault domain and no load balancer are what its
+//! documentation prescribes. The agent is never part of the image: Azure DevOps installs it
+//! through a VM extension when it scales the set. New images roll out by changing
+//! `virtualMachineProfile.storageProfile.imageReference.id`.
+
+use serde::{Deserialize, Serialize};
+
+use super::Tags;
+use crate::aib::OsType;
+
+pub const KIND: &str = "Microsoft.Compute/virtualMachineScaleSets";
+pub const API_VERSION: &str = "2024-07-01";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScaleSet {
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+    pub sku: Sku,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<String>,
+    pub properties: ScaleSetProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sku {
+    pub name: String,
+    pub tier: String,
+    pub capacity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScaleSetProperties {
+    pub orchestration_mode: String,
+    pub overprovision: bool,
+    pub single_placement_group: bool,
+    pub platform_fault_domain_count: u32,
+    pub upgrade_policy: UpgradePolicy,
+    pub virtual_machine_profile: VirtualMachineProfile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpgradePolicy {
+    pub mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VirtualMachineProfile {
+    pub os_profile: OsProfile,
+    pub storage_profile: StorageProfile,
+    pub network_profile: NetworkProfile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsProfile {
+    pub computer_name_prefix: String,
+    pub admin_username: String,
+    /// Windows only; generated at apply time and never logged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux_configuration: Option<LinuxConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinuxConfiguration {
+    pub disable_password_authentication: bool,
+    pub ssh: SshConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SshConfiguration {
+    pub public_keys: Vec<SshPublicKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SshPublicKey {
+    pub path: String,
+    pub key_data: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageProfile {
+    pub image_reference: ImageReference,
+    pub os_disk: OsDisk,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageReference {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsDisk {
+    pub create_option: String,
+    pub caching: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_disk_settings: Option<DiffDiskSettings>,
+    pub managed_disk: ManagedDisk,
+    #[serde(
+        default,
+        rename = "diskSizeGB",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub disk_size_gb: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffDiskSettings {
+    pub option: String,
+    pub placement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagedDisk {
+    pub storage_account_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkProfile {
+    pub network_interface_configurations: Vec<NamedNic>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedNic {
+    pub name: String,
+    pub properties: NicProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NicProperties {
+    pub primary: bool,
+    pub ip_configurations: Vec<NamedIpConfiguration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedIpConfiguration {
+    pub name: String,
+    pub properties: IpConfigurationProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IpConfigurationProperties {
+    pub subnet: super::nat_gateway::SubResource,
+}
+
+/// What the scale set is built from.
+#[derive(Debug, Clone)]
+pub struct ScaleSetInputs<'a> {
+    pub spec: &'a crate::params::model::ScaleSet,
+    pub os: OsType,
+    pub location: &'a str,
+    pub tags: &'a Tags,
+    /// Gallery image version id the instances boot from.
+    pub image_version_id: String,
+    /// Windows admin password or Linux SSH public key, as known at plan time.
+    pub credential: String,
+}
+
+/// Windows computer names have at most 15 characters and the set appends 6: prefixes of Windows
+/// scale sets are cut to 9.
+pub fn computer_name_prefix(name: &str, os: OsType) -> String {
+    let allowed: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let limit = if os == OsType::Windows { 9 } else { 58 };
+    allowed
+        .chars()
+        .take(limit)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
+}
+
+pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
+    let spec = inputs.spec;
+    let (admin_password, linux_configuration) = match inputs.os {
+        OsType::Windows => (Some(inputs.credential), None),
+        OsType::Linux => (
+            None,
+            Some(LinuxConfiguration {
+                disable_password_authentication: true,
+                ssh: SshConfiguration {
+                    public_keys: vec![SshPublicKey {
+                        path: format!("/home/{}/.ssh/authorized_keys", spec.admin_username),
+                        key_data: inputs.credential,
+                    }],
+                },
+            }),
+        ),
+    };
+    let (caching, diff_disk_settings) = if spec.ephemeral_os_disk {
+        (
+            "ReadOnly",
+            Some(DiffDiskSettings {
+                option: "Local".to_owned(),
+                placement: "ResourceDisk".to_owned(),
+            }),
+        )
+    } else {
+        ("ReadWrite", None)
+    };
+    ScaleSet {
+        location: inputs.location.to_owned(),
+        tags: inputs.tags.clone(),
+        sku: Sku {
+            name: spec.vm_size.clone(),
+            tier: "Standard".to_owned(),
+            capacity: spec.capacity,
+        },
+        zones: spec.zones.clone().unwrap_or_default(),
+        properties: ScaleSetProperties {
+            orchestration_mode: "Uniform".to_owned(),
+            overprovision: false,
+            single_placement_group: false,
+            platform_fault_domain_count: 1,
+            upgrade_policy: UpgradePolicy {
+                mode: "Manual".to_owned(),
+            },
+            virtual_machine_profile: VirtualMachineProfile {
+                os_profile: OsProfile {
+                    computer_name_prefix: computer_name_prefix(&spec.name, inputs.os),
+                    admin_username: spec.admin_username.clone(),
+                    admin_password,
+                    linux_configuration,
+                },
+                storage_profile: StorageProfile {
+                    image_reference: ImageReference {
+                        id: inputs.image_version_id,
+                    },
+                    os_disk: OsDisk {
+                        create_option: "FromImage".to_owned(),
+                        caching: caching.to_owned(),
+                        diff_disk_settings,
+                        managed_disk: ManagedDisk {
+                            storage_account_type: "Standard_LRS".to_owned(),
+                        },
+                        disk_size_gb: spec.os_disk_size_gb,
+                    },
+                },
+                network_profile: NetworkProfile {
+                    network_interface_configurations: vec![NamedNic {
+                        name: format!("{}-nic", spec.name),
+                        properties: NicProperties {
+                            primary: true,
+                            ip_configurations: vec![NamedIpConfiguration {
+                                name: format!("{}-ipconfig", spec.name),
+                                properties: IpConfigurationProperties {
+                                    subnet: super::nat_gateway::SubResource {
+                                        id: spec.subnet_id.clone(),
+                                    },
+                                },
+                            }],
+                        },
+                    }],
+                },
+            },
+        },
+    }
+}

@@ -1,0 +1,59 @@
+//! `Microsoft.Storage/storageAccounts`: the account holding the customization scripts.
+
+use serde::{Deserialize, Serialize};
+
+use super::Tags;
+
+pub const KIND: &str = "Microsoft.Storage/storageAccounts";
+pub const API_VERSION: &str = "2023-05-01";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorageAccount {
+    pub sku: Sku,
+    pub kind: String,
+    pub location: String,
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub tags: Tags,
+    pub properties: StorageAccountProperties,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sku {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageAccountProperties {
+    pub access_tier: String,
+    /// Always false: Image Builder reads the scripts through its managed identity.
+    pub allow_blob_public_access: bool,
+    pub minimum_tls_version: String,
+    pub supports_https_traffic_only: bool,
+}
+
+/// A StorageV2 account, Standard_LRS, Hot, TLS 1.2, HTTPS only, no public blob access.
+pub fn desired(location: &str, tags: &Tags) -> StorageAccount {
+    StorageAccount {
+        sku: Sku {
+            name: "Standard_LRS".to_owned(),
+        },
+        kind: "StorageV2".to_owned(),
+        location: location.to_owned(),
+        tags: tags.clone(),
+        properties: StorageAccountProperties {
+            access_tier: "Hot".to_owned(),
+            allow_blob_public_access: false,
+            minimum_tls_version: "TLS1_2".to_owned(),
+            supports_https_traffic_only: true,
+        },
+    }
+}
+
+/// Blob endpoint of an account in the public cloud, `https://<account>.blob.core.windows.net/`.
+///
+/// Caveat: sovereign clouds and emulators use other endpoints; a live plan reads
+/// `primaryEndpoints.blob` from the account instead.
+pub fn public_blob_endpoint(account: &str) -> String {
+    format!("https://{account}.blob.core.windows.net/")
+}
