@@ -131,9 +131,7 @@ impl Customizer {
     pub fn only_os(&self) -> Option<OsType> {
         match self {
             Self::Shell { .. } => Some(OsType::Linux),
-            Self::PowerShell { .. } | Self::WindowsRestart { .. } | Self::WindowsUpdate { .. } => {
-                Some(OsType::Windows)
-            }
+            Self::PowerShell { .. } | Self::WindowsRestart { .. } | Self::WindowsUpdate { .. } => Some(OsType::Windows),
             Self::File { .. } => None,
         }
     }
@@ -171,31 +169,15 @@ impl ImageSource {
     /// Caveat: only well-known publishers are recognised; gallery and managed image sources
     /// cannot be judged without asking Azure, so they give `None`.
     pub fn known_os(&self) -> Option<OsType> {
-        let Self::PlatformImage {
-            publisher, offer, ..
-        } = self
-        else {
+        let Self::PlatformImage { publisher, offer, .. } = self else {
             return None;
         };
         let publisher = publisher.to_ascii_lowercase();
         let offer = offer.to_ascii_lowercase();
-        const WINDOWS: &[&str] = &[
-            "microsoftwindowsserver",
-            "microsoftwindowsdesktop",
-            "microsoftvisualstudio",
-            "microsoftsqlserver",
-        ];
-        const LINUX: &[&str] = &[
-            "canonical",
-            "redhat",
-            "openlogic",
-            "suse",
-            "debian",
-            "almalinux",
-            "resf",
-            "kinvolk",
-            "oracle",
-        ];
+        const WINDOWS: &[&str] =
+            &["microsoftwindowsserver", "microsoftwindowsdesktop", "microsoftvisualstudio", "microsoftsqlserver"];
+        const LINUX: &[&str] =
+            &["canonical", "redhat", "openlogic", "suse", "debian", "almalinux", "resf", "kinvolk", "oracle"];
         if WINDOWS.contains(&publisher.as_str()) || offer.starts_with("windows") {
             Some(OsType::Windows)
         } else if LINUX.contains(&publisher.as_str()) || offer.contains("ubuntu") {
@@ -227,20 +209,12 @@ mod tests {
     fn every_official_example_template_round_trips_its_source_and_customizers() {
         let examples = crate::testing::specs_dir().join(crate::testing::IMAGEBUILDER_EXAMPLES);
         let mut customizers_seen = 0;
-        for name in [
-            "CreateImageTemplateLinux.json",
-            "CreateImageTemplateWindows.json",
-            "ListImageTemplatesByRg.json",
-        ] {
+        for name in ["CreateImageTemplateLinux.json", "CreateImageTemplateWindows.json", "ListImageTemplatesByRg.json"]
+        {
             let example = crate::testing::read_json(&examples.join(name));
-            let mut templates: Vec<&serde_json::Value> = example
-                .pointer("/parameters/parameters")
-                .into_iter()
-                .collect();
-            if let Some(list) = example
-                .pointer("/responses/200/body/value")
-                .and_then(|v| v.as_array())
-            {
+            let mut templates: Vec<&serde_json::Value> =
+                example.pointer("/parameters/parameters").into_iter().collect();
+            if let Some(list) = example.pointer("/responses/200/body/value").and_then(|v| v.as_array()) {
                 templates.extend(list);
             }
             for template in templates {
@@ -249,21 +223,14 @@ mod tests {
                     let parsed: ImageSource = serde_json::from_value(source.clone()).unwrap();
                     assert_eq!(&serde_json::to_value(&parsed).unwrap(), source, "{name}");
                 }
-                for step in template["properties"]["customize"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                {
+                for step in template["properties"]["customize"].as_array().into_iter().flatten() {
                     let customizer: Customizer = serde_json::from_value(step.clone()).unwrap();
                     assert_eq!(&serde_json::to_value(&customizer).unwrap(), step, "{name}");
                     customizers_seen += 1;
                 }
             }
         }
-        assert!(
-            customizers_seen >= 5,
-            "the official examples hold customizers of every kind"
-        );
+        assert!(customizers_seen >= 5, "the official examples hold customizers of every kind");
     }
 
     #[test]

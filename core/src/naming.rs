@@ -20,10 +20,7 @@ pub struct Violation {
 }
 
 fn violation(problem: impl Into<String>, fix: impl Into<String>) -> Violation {
-    Violation {
-        problem: problem.into(),
-        fix: fix.into(),
-    }
+    Violation { problem: problem.into(), fix: fix.into() }
 }
 
 /// The rule names the schema may use, for the schema's self-test.
@@ -68,24 +65,79 @@ pub fn check(rule: &str, value: &str) -> Result<(), Violation> {
         "resourceGroupName" => resource_group_name(value),
         "storageAccountName" => storage_account_name(value),
         "blobContainerName" => blob_container_name(value),
-        "identityName" => name(value, "identity name", 3, 128, "-_", "", "letters, digits, hyphens and underscores, starting with a letter or digit"),
-        "galleryName" => name(value, "gallery name", 1, 80, "_.", "", "letters, digits, underscores and periods, starting and ending with a letter or digit"),
-        "galleryImageName" => name(value, "image definition name", 1, 80, "_.-", "", "letters, digits, underscores, hyphens and periods, starting and ending with a letter or digit"),
-        "imageIdentifier" => name(value, "image identifier", 1, 128, "_.-", "_.-", "letters, digits, underscores, hyphens and periods"),
-        "imageTemplateName" => name(value, "image template name", 1, IMAGE_TEMPLATE_BASE_MAX, "_.-", "_", "letters, digits, underscores, hyphens and periods"),
-        "scaleSetName" => name(value, "scale set name", 1, 64, "_.-", "_", "letters, digits, underscores, hyphens and periods, ending with a letter, digit or underscore"),
-        "networkName" => name(value, "network resource name", 1, 80, "_.-", "_", "letters, digits, underscores, hyphens and periods, ending with a letter, digit or underscore"),
+        "identityName" => name(
+            value,
+            "identity name",
+            3,
+            128,
+            "-_",
+            "",
+            "letters, digits, hyphens and underscores, starting with a letter or digit",
+        ),
+        "galleryName" => name(
+            value,
+            "gallery name",
+            1,
+            80,
+            "_.",
+            "",
+            "letters, digits, underscores and periods, starting and ending with a letter or digit",
+        ),
+        "galleryImageName" => name(
+            value,
+            "image definition name",
+            1,
+            80,
+            "_.-",
+            "",
+            "letters, digits, underscores, hyphens and periods, starting and ending with a letter or digit",
+        ),
+        "imageIdentifier" => {
+            name(value, "image identifier", 1, 128, "_.-", "_.-", "letters, digits, underscores, hyphens and periods")
+        }
+        "imageTemplateName" => name(
+            value,
+            "image template name",
+            1,
+            IMAGE_TEMPLATE_BASE_MAX,
+            "_.-",
+            "_",
+            "letters, digits, underscores, hyphens and periods",
+        ),
+        "scaleSetName" => name(
+            value,
+            "scale set name",
+            1,
+            64,
+            "_.-",
+            "_",
+            "letters, digits, underscores, hyphens and periods, ending with a letter, digit or underscore",
+        ),
+        "networkName" => name(
+            value,
+            "network resource name",
+            1,
+            80,
+            "_.-",
+            "_",
+            "letters, digits, underscores, hyphens and periods, ending with a letter, digit or underscore",
+        ),
         "platformImageVersion" => platform_image_version(value),
-        "galleryImageVersionId" => resource_id(value, "gallery image version", &["Microsoft.Compute", "galleries", "*", "images", "*", "versions", "*"]).and_then(|()| gallery_version_suffix(value)),
+        "galleryImageVersionId" => resource_id(
+            value,
+            "gallery image version",
+            &["Microsoft.Compute", "galleries", "*", "images", "*", "versions", "*"],
+        )
+        .and_then(|()| gallery_version_suffix(value)),
         "managedImageId" => resource_id(value, "managed image", &["Microsoft.Compute", "images", "*"]),
         "subnetId" => resource_id(value, "subnet", &["Microsoft.Network", "virtualNetworks", "*", "subnets", "*"]),
         "scriptFile" => script_file(value),
         "httpsUri" => https_uri(value),
         "sha256" => sha256(value),
         "restartTimeout" => restart_timeout(value),
-        "imageVersion" => ImageVersion::from_str(value)
-            .map(drop)
-            .map_err(|error| violation(format!("'{value}' is not a valid image version: {error}"), "use three numbers like 1.2.3")),
+        "imageVersion" => ImageVersion::from_str(value).map(drop).map_err(|error| {
+            violation(format!("'{value}' is not a valid image version: {error}"), "use three numbers like 1.2.3")
+        }),
         "adminUsername" => admin_username(value),
         "sshPublicKey" => ssh_public_key(value),
         "agentPoolName" => agent_pool_name(value),
@@ -108,59 +160,32 @@ fn name(
     let length = value.chars().count();
     let fix = format!("use {min}–{max} {fix}");
     if length < min || length > max {
-        return Err(violation(
-            format!("'{value}' is not a valid {what}: it has {length} characters"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid {what}: it has {length} characters"), fix));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !c.is_ascii_alphanumeric() && !extra.contains(*c))
-    {
-        return Err(violation(
-            format!("'{value}' is not a valid {what}: '{bad}' is not allowed"),
-            fix,
-        ));
+    if let Some(bad) = value.chars().find(|c| !c.is_ascii_alphanumeric() && !extra.contains(*c)) {
+        return Err(violation(format!("'{value}' is not a valid {what}: '{bad}' is not allowed"), fix));
     }
     let first = value.chars().next().unwrap_or_default();
     let last = value.chars().last().unwrap_or_default();
     if !first.is_ascii_alphanumeric() {
-        return Err(violation(
-            format!("'{value}' is not a valid {what}: it starts with '{first}'"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid {what}: it starts with '{first}'"), fix));
     }
     if !last.is_ascii_alphanumeric() && !allowed_last.contains(last) {
-        return Err(violation(
-            format!("'{value}' is not a valid {what}: it ends with '{last}'"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid {what}: it ends with '{last}'"), fix));
     }
     Ok(())
 }
 
 fn region(value: &str) -> Result<(), Violation> {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
-    {
+    if !value.is_empty() && value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()) {
         return Ok(());
     }
-    let normalized: String = value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_lowercase();
+    let normalized: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase();
     Err(violation(
         format!("'{value}' is not a region name"),
         format!(
             "use the region's programmatic name, e.g. '{}'",
-            if normalized.is_empty() {
-                "westeurope"
-            } else {
-                &normalized
-            }
+            if normalized.is_empty() { "westeurope" } else { &normalized }
         ),
     ))
 }
@@ -174,20 +199,11 @@ fn resource_group_name(value: &str) -> Result<(), Violation> {
             fix,
         ));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !c.is_alphanumeric() && !"_-.()".contains(*c))
-    {
-        return Err(violation(
-            format!("'{value}' is not a valid resource group name: '{bad}' is not allowed"),
-            fix,
-        ));
+    if let Some(bad) = value.chars().find(|c| !c.is_alphanumeric() && !"_-.()".contains(*c)) {
+        return Err(violation(format!("'{value}' is not a valid resource group name: '{bad}' is not allowed"), fix));
     }
     if value.ends_with('.') {
-        return Err(violation(
-            format!("'{value}' is not a valid resource group name: it ends with a period"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid resource group name: it ends with a period"), fix));
     }
     Ok(())
 }
@@ -211,19 +227,13 @@ fn storage_account_name(value: &str) -> Result<(), Violation> {
             fix,
         ));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !c.is_ascii_lowercase() && !c.is_ascii_digit())
-    {
+    if let Some(bad) = value.chars().find(|c| !c.is_ascii_lowercase() && !c.is_ascii_digit()) {
         let reason = if bad.is_ascii_uppercase() {
             "uppercase letters are not allowed".to_owned()
         } else {
             format!("'{bad}' is not allowed")
         };
-        return Err(violation(
-            format!("'{value}' is not a valid storage account name: {reason}"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid storage account name: {reason}"), fix));
     }
     Ok(())
 }
@@ -232,17 +242,12 @@ fn blob_container_name(value: &str) -> Result<(), Violation> {
     let fix = "use 3–63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit";
     let length = value.chars().count();
     let bad = !(3..=63).contains(&length)
-        || value
-            .chars()
-            .any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        || value.chars().any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
         || value.starts_with('-')
         || value.ends_with('-')
         || value.contains("--");
     if bad {
-        return Err(violation(
-            format!("'{value}' is not a valid blob container name"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid blob container name"), fix));
     }
     Ok(())
 }
@@ -263,11 +268,7 @@ fn platform_image_version(value: &str) -> Result<(), Violation> {
 fn resource_id(value: &str, what: &str, shape: &[&str]) -> Result<(), Violation> {
     let mut expected = vec!["subscriptions", "*", "resourceGroups", "*", "providers"];
     expected.extend_from_slice(shape);
-    let template = expected
-        .iter()
-        .map(|s| if *s == "*" { "{name}" } else { s })
-        .collect::<Vec<_>>()
-        .join("/");
+    let template = expected.iter().map(|s| if *s == "*" { "{name}" } else { s }).collect::<Vec<_>>().join("/");
     let fix = format!("give the full resource id: /{template}");
     let parts: Vec<&str> = value.trim_start_matches('/').split('/').collect();
     let matches = value.starts_with('/')
@@ -282,10 +283,7 @@ fn resource_id(value: &str, what: &str, shape: &[&str]) -> Result<(), Violation>
     if matches {
         Ok(())
     } else {
-        Err(violation(
-            format!("'{value}' is not a {what} resource id"),
-            fix,
-        ))
+        Err(violation(format!("'{value}' is not a {what} resource id"), fix))
     }
 }
 
@@ -325,10 +323,7 @@ fn sha256(value: &str) -> Result<(), Violation> {
     if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) {
         return Ok(());
     }
-    Err(violation(
-        format!("'{value}' is not a SHA-256 checksum"),
-        "give 64 hexadecimal characters, or leave it out",
-    ))
+    Err(violation(format!("'{value}' is not a SHA-256 checksum"), "give 64 hexadecimal characters, or leave it out"))
 }
 
 fn restart_timeout(value: &str) -> Result<(), Violation> {
@@ -342,19 +337,11 @@ fn restart_timeout(value: &str) -> Result<(), Violation> {
                 units_seen.push(u);
                 rest = &rest[digits + 1..];
             }
-            _ => {
-                return Err(violation(
-                    format!("'{value}' is not a duration"),
-                    "use a duration like 5m, 1h or 1h30m",
-                ))
-            }
+            _ => return Err(violation(format!("'{value}' is not a duration"), "use a duration like 5m, 1h or 1h30m")),
         }
     }
     if value.is_empty() {
-        return Err(violation(
-            "the restart timeout is empty",
-            "use a duration like 5m, 1h or 1h30m",
-        ));
+        return Err(violation("the restart timeout is empty", "use a duration like 5m, 1h or 1h30m"));
     }
     Ok(())
 }
@@ -397,16 +384,8 @@ const RESERVED_USERNAMES: &[&str] = &[
 fn admin_username(value: &str) -> Result<(), Violation> {
     let fix = "use 1–20 letters, digits, hyphens and underscores that are not a reserved name like admin or root";
     let length = value.chars().count();
-    if length == 0
-        || length > 20
-        || value
-            .chars()
-            .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    {
-        return Err(violation(
-            format!("'{value}' is not a valid admin user name"),
-            fix,
-        ));
+    if length == 0 || length > 20 || value.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        return Err(violation(format!("'{value}' is not a valid admin user name"), fix));
     }
     if RESERVED_USERNAMES.contains(&value.to_lowercase().as_str()) {
         return Err(violation(format!("'{value}' is a reserved user name"), fix));
@@ -428,48 +407,33 @@ fn ssh_public_key(value: &str) -> Result<(), Violation> {
 }
 
 fn agent_pool_name(value: &str) -> Result<(), Violation> {
-    let fix =
-        "use 1–64 characters without \" / : < > \\ | * ? @ and without leading or trailing spaces";
+    let fix = "use 1–64 characters without \" / : < > \\ | * ? @ and without leading or trailing spaces";
     let length = value.chars().count();
     if length == 0
         || length > 64
         || value.trim() != value
-        || value
-            .chars()
-            .any(|c| "\"/:<>\\|*?@".contains(c) || c.is_control())
+        || value.chars().any(|c| "\"/:<>\\|*?@".contains(c) || c.is_control())
     {
-        return Err(violation(
-            format!("'{value}' is not a valid agent pool name"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not a valid agent pool name"), fix));
     }
     Ok(())
 }
 
 fn organization_url(value: &str) -> Result<(), Violation> {
     let fix = "use https://dev.azure.com/<organization>";
-    let Some(rest) = value.strip_prefix("https://").or_else(|| {
-        value
-            .strip_prefix("http://")
-            .filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1"))
-    }) else {
+    let Some(rest) = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://").filter(|r| r.starts_with("localhost") || r.starts_with("127.0.0.1")))
+    else {
         return Err(violation(format!("'{value}' is not an https URL"), fix));
     };
     let rest = rest.trim_end_matches('/');
     let host = rest.split('/').next().unwrap_or_default();
     if host.is_empty() || rest.contains(['?', '#']) {
-        return Err(violation(
-            format!("'{value}' is not an organization URL"),
-            fix,
-        ));
+        return Err(violation(format!("'{value}' is not an organization URL"), fix));
     }
-    if host.eq_ignore_ascii_case("dev.azure.com")
-        && rest.split('/').filter(|p| !p.is_empty()).count() != 2
-    {
-        return Err(violation(
-            format!("'{value}' does not name one organization"),
-            fix,
-        ));
+    if host.eq_ignore_ascii_case("dev.azure.com") && rest.split('/').filter(|p| !p.is_empty()).count() != 2 {
+        return Err(violation(format!("'{value}' does not name one organization"), fix));
     }
     Ok(())
 }
@@ -511,15 +475,8 @@ mod tests {
     fn resource_ids_are_checked_case_insensitively() {
         let id = "/subscriptions/c64d2kd9/resourcegroups/scale-set-rg/providers/Microsoft.Compute/galleries/mygallery/images/mydefinition/versions/0.24457.34028";
         check("galleryImageVersionId", id).unwrap();
-        check(
-            "galleryImageVersionId",
-            &id.replace("0.24457.34028", "latest"),
-        )
-        .unwrap();
-        assert!(
-            fails("galleryImageVersionId", &id.replace("0.24457.34028", "1.2"))
-                .contains("is not an image version")
-        );
+        check("galleryImageVersionId", &id.replace("0.24457.34028", "latest")).unwrap();
+        assert!(fails("galleryImageVersionId", &id.replace("0.24457.34028", "1.2")).contains("is not an image version"));
         assert!(fails(
             "subnetId",
             "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet"
@@ -541,7 +498,10 @@ mod tests {
     #[test]
     fn regions_use_programmatic_names() {
         check("region", "westeurope").unwrap();
-        assert_eq!(fails("region", "West Europe"), "'West Europe' is not a region name — use the region's programmatic name, e.g. 'westeurope'");
+        assert_eq!(
+            fails("region", "West Europe"),
+            "'West Europe' is not a region name — use the region's programmatic name, e.g. 'westeurope'"
+        );
     }
 
     #[test]

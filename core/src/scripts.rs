@@ -27,10 +27,7 @@ pub struct ScriptUpload {
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
     #[error("cannot read script {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
 }
 
 /// Expands the steps: short forms become customizers pointing at `container_url`
@@ -51,11 +48,7 @@ pub fn expand(
             continue;
         };
         let upload = upload_of(&script, os, scripts_dir)?;
-        let uri = format!(
-            "{}/{}",
-            container_url.trim_end_matches('/'),
-            upload.blob_name
-        );
+        let uri = format!("{}/{}", container_url.trim_end_matches('/'), upload.blob_name);
         customizers.push(customizer_for(&script, os, uri, upload.sha256.clone()));
         if !uploads.iter().any(|u| u.blob_name == upload.blob_name) {
             uploads.push(upload);
@@ -64,38 +57,19 @@ pub fn expand(
     Ok((customizers, uploads))
 }
 
-fn upload_of(
-    script: &ScriptStep,
-    os: OsType,
-    scripts_dir: &Path,
-) -> Result<ScriptUpload, ScriptError> {
+fn upload_of(script: &ScriptStep, os: OsType, scripts_dir: &Path) -> Result<ScriptUpload, ScriptError> {
     let local_path = scripts_dir.join(&script.script);
-    let content = std::fs::read(&local_path).map_err(|source| ScriptError::Read {
-        path: local_path.clone(),
-        source,
-    })?;
-    let sha256 = Sha256::digest(&content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let content =
+        std::fs::read(&local_path).map_err(|source| ScriptError::Read { path: local_path.clone(), source })?;
+    let sha256 = Sha256::digest(&content).iter().map(|b| format!("{b:02x}")).collect();
     let blob_name = format!("{}/{}", os.lowercase(), script.script.replace('\\', "/"));
-    Ok(ScriptUpload {
-        local_path,
-        blob_name,
-        sha256,
-        bytes: content.len() as u64,
-    })
+    Ok(ScriptUpload { local_path, blob_name, sha256, bytes: content.len() as u64 })
 }
 
 fn customizer_for(script: &ScriptStep, os: OsType, uri: String, sha256: String) -> Customizer {
     let name = Some(script.name.clone().unwrap_or_else(|| script.script.clone()));
     match os {
-        OsType::Linux => Customizer::Shell {
-            name,
-            script_uri: Some(uri),
-            sha256_checksum: Some(sha256),
-            inline: None,
-        },
+        OsType::Linux => Customizer::Shell { name, script_uri: Some(uri), sha256_checksum: Some(sha256), inline: None },
         OsType::Windows => Customizer::PowerShell {
             name,
             script_uri: Some(uri),

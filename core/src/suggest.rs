@@ -9,11 +9,7 @@ pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
         let candidate_lower = candidate.to_lowercase();
-        let distance = if candidate_lower == given_lower {
-            0
-        } else {
-            edit_distance(&given_lower, &candidate_lower)
-        };
+        let distance = if candidate_lower == given_lower { 0 } else { edit_distance(&given_lower, &candidate_lower) };
         let limit = (candidate.chars().count() / 3).max(2);
         if distance <= limit && best.is_none_or(|(best_distance, _)| distance < best_distance) {
             best = Some((distance, candidate));
@@ -54,13 +50,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    const PARAMETERS: [&str; 5] = [
-        "location",
-        "imageSource",
-        "imageDefinition",
-        "galleryName",
-        "agentPool",
-    ];
+    const PARAMETERS: [&str; 5] = ["location", "imageSource", "imageDefinition", "galleryName", "agentPool"];
 
     #[test]
     fn typos_find_the_parameter() {

@@ -25,6 +25,5 @@ pub fn specs_dir() -> PathBuf {
 /// Reads a JSON file, ignoring a UTF-8 byte order mark.
 pub fn read_json(path: &std::path::Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_json::from_str(text.trim_start_matches('\u{feff}')).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

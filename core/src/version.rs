@@ -22,21 +22,13 @@ pub enum VersionError {
     #[error("invalid image version '{input}': expected three dot-separated numbers like 1.2.3")]
     Shape { input: String },
     #[error("invalid image version '{input}': part {part} ('{value}') {problem}")]
-    Part {
-        input: String,
-        part: usize,
-        value: String,
-        problem: &'static str,
-    },
+    Part { input: String, part: usize, value: String, problem: &'static str },
     #[error("invalid version '{input}': gallery image versions are three integers only (Major.Minor.Patch); pre-release or build suffixes like '-rc.1' or '+meta' are not allowed")]
     Suffix { input: String },
     #[error("the semver strategy needs a version: set `version` in the parameter file or pass it on the command line")]
     MissingVersion,
     #[error("invalid git tag prefix '{prefix}': {reason}")]
-    InvalidTagPrefix {
-        prefix: String,
-        reason: &'static str,
-    },
+    InvalidTagPrefix { prefix: String, reason: &'static str },
     #[error("cannot parse `git describe` output '{output}': {reason}")]
     GitDescribe { output: String, reason: String },
     #[error("tag '{tag}' plus {distance} commits overflows the patch part (max 2147483647)")]
@@ -47,9 +39,7 @@ pub enum VersionError {
     GitNotFound,
     #[error("failed to run git: {0}")]
     GitIo(String),
-    #[error(
-        "no git tag matching '{pattern}' is reachable from HEAD (shallow clone without tags?)"
-    )]
+    #[error("no git tag matching '{pattern}' is reachable from HEAD (shallow clone without tags?)")]
     NoMatchingTag { pattern: String },
     #[error("`git describe` failed ({status}): {stderr}")]
     GitFailed { status: String, stderr: String },
@@ -69,11 +59,7 @@ pub struct ImageVersion {
 impl ImageVersion {
     /// Builds a version without checking the `0..=2147483647` range of each part.
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
-        Self {
-            major,
-            minor,
-            patch,
-        }
+        Self { major, minor, patch }
     }
 }
 
@@ -103,12 +89,7 @@ fn parse_part(input: &str, part: usize, value: &str) -> Result<u32, VersionError
         }
     };
     let (input, value) = (input.to_owned(), value.to_owned());
-    Err(VersionError::Part {
-        input,
-        part,
-        value,
-        problem,
-    })
+    Err(VersionError::Part { input, part, value, problem })
 }
 
 impl fmt::Display for ImageVersion {
@@ -177,10 +158,7 @@ pub fn from_git_describe(describe: &str, prefix: &str) -> Result<ImageVersion, V
         VersionError::GitDescribe { output, reason }
     })?;
     let mut version = parse_semver(&tag[prefix.len()..])?;
-    let patch = version
-        .patch
-        .checked_add(distance)
-        .filter(|p| *p <= MAX_PART);
+    let patch = version.patch.checked_add(distance).filter(|p| *p <= MAX_PART);
     let tag = tag.to_owned();
     version.patch = patch.ok_or(VersionError::PatchOverflow { tag, distance })?;
     Ok(version)
@@ -194,13 +172,9 @@ fn split_describe<'a>(output: &'a str, prefix: &str) -> Result<(&'a str, u32), S
     };
     let hex = sha.strip_prefix('g').unwrap_or("");
     if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "'{sha}' is not an abbreviated commit like 'gabc1234'"
-        ));
+        return Err(format!("'{sha}' is not an abbreviated commit like 'gabc1234'"));
     }
-    let distance = distance
-        .parse()
-        .map_err(|_| format!("'{distance}' is not a commit count"))?;
+    let distance = distance.parse().map_err(|_| format!("'{distance}' is not a commit count"))?;
     if !tag.starts_with(prefix) {
         return Err(format!("tag '{tag}' does not start with prefix '{prefix}'"));
     }
@@ -250,12 +224,7 @@ fn validate_prefix(prefix: &str) -> Result<(), VersionError> {
 
 /// How the image version of a build is chosen (parameter file key `strategy`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "strategy",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase",
-    deny_unknown_fields
-)]
+#[serde(tag = "strategy", rename_all = "camelCase", rename_all_fields = "camelCase", deny_unknown_fields)]
 pub enum VersionStrategy {
     /// `0.<yy><day-of-year>.<seconds-of-day>` from the caller's clock; see [`date_based`].
     ///
@@ -352,11 +321,7 @@ mod tests {
 
     fn inputs<'a>(cli_version: Option<&'a str>, repo_dir: Option<&'a Path>) -> VersionInputs<'a> {
         let now = datetime!(2024-11-17 15:31:24 UTC);
-        VersionInputs {
-            now,
-            cli_version,
-            repo_dir,
-        }
+        VersionInputs { now, cli_version, repo_dir }
     }
 
     #[test]
@@ -381,10 +346,7 @@ mod tests {
         let v = |s: &str| s.parse::<ImageVersion>().unwrap();
         assert!(v("1.10.0") > v("1.9.9") && v("2.0.0") > v("1.99.99"));
         assert_eq!(serde_json::to_string(&v("1.2.3")).unwrap(), "\"1.2.3\"");
-        assert_eq!(
-            serde_json::from_str("\"01.2.3\"").ok(),
-            Some(ImageVersion::new(1, 2, 3))
-        );
+        assert_eq!(serde_json::from_str("\"01.2.3\"").ok(), Some(ImageVersion::new(1, 2, 3)));
         assert!(serde_json::from_str::<ImageVersion>("\"1.2\"").is_err());
     }
 
@@ -454,14 +416,8 @@ mod tests {
                 ("v1.4.2147483647-1-gabc", "!plus 1 commits overflows"),
             ],
         );
-        check(
-            |s| from_git_describe(s, "release-"),
-            &[("release-1.2.0-0-gdeadbee", "1.2.0")],
-        );
-        check(
-            |s| from_git_describe(s, "a-b-"),
-            &[("a-b-1.2.0-2-g1", "1.2.2")],
-        );
+        check(|s| from_git_describe(s, "release-"), &[("release-1.2.0-0-gdeadbee", "1.2.0")]);
+        check(|s| from_git_describe(s, "a-b-"), &[("a-b-1.2.0-2-g1", "1.2.2")]);
     }
 
     #[test]
@@ -469,18 +425,10 @@ mod tests {
         let parse = |s: &str| serde_json::from_str::<S>(s).map_err(|e| e.to_string());
         assert_eq!(parse(r#"{"strategy":"dateBased"}"#), Ok(S::DateBased));
         let git = parse(r#"{"strategy":"gitTag","tagPrefix":"rel-"}"#);
-        assert_eq!(
-            git,
-            Ok(S::GitTag {
-                tag_prefix: Some("rel-".into())
-            })
-        );
+        assert_eq!(git, Ok(S::GitTag { tag_prefix: Some("rel-".into()) }));
         let semver = S::Semver { version: None };
         assert_eq!(parse(r#"{"strategy":"semver"}"#), Ok(semver.clone()));
-        assert_eq!(
-            serde_json::to_string(&semver).unwrap(),
-            r#"{"strategy":"semver"}"#
-        );
+        assert_eq!(serde_json::to_string(&semver).unwrap(), r#"{"strategy":"semver"}"#);
         assert!(parse(r#"{"strategy":"explicit"}"#).is_err());
         assert!(parse(r#"{"strategy":"gitTag","tag_prefix":"v"}"#).is_err());
         assert!(parse(r#"{"strategy":"explicit","version":"1.2.3","x":1}"#).is_err());
@@ -493,30 +441,20 @@ mod tests {
     fn validate_and_resolve() {
         let (cli, no_cli) = (inputs(Some("v2.0.1"), None), inputs(None, None));
         let explicit = |s: &str| S::Explicit { version: s.into() };
-        let semver = |s: Option<&str>| S::Semver {
-            version: s.map(Into::into),
-        };
-        let git = |p: Option<&str>| S::GitTag {
-            tag_prefix: p.map(Into::into),
-        };
+        let semver = |s: Option<&str>| S::Semver { version: s.map(Into::into) };
+        let git = |p: Option<&str>| S::GitTag { tag_prefix: p.map(Into::into) };
         assert_eq!(show(S::DateBased.resolve(&cli)), "0.24322.55884");
         assert_eq!(show(explicit("1.2.3").resolve(&cli)), "1.2.3");
         assert_eq!(show(semver(Some("1.0.0")).resolve(&cli)), "1.0.0");
         assert_eq!(show(semver(None).resolve(&cli)), "2.0.1");
-        assert_eq!(
-            semver(None).resolve(&no_cli),
-            Err(VersionError::MissingVersion)
-        );
+        assert_eq!(semver(None).resolve(&no_cli), Err(VersionError::MissingVersion));
         assert_eq!(git(None).resolve(&cli), Err(VersionError::MissingRepoDir));
         assert!(explicit("v1.2.3").validate().is_err());
         assert!(semver(None).validate().is_ok() && git(None).validate().is_ok());
         assert!(semver(Some("1.0.0-rc.1")).validate().is_err());
         for bad in ["", "v ", "v*"] {
             let err = git(Some(bad)).validate();
-            assert!(
-                matches!(err, Err(VersionError::InvalidTagPrefix { .. })),
-                "{bad:?}"
-            );
+            assert!(matches!(err, Err(VersionError::InvalidTagPrefix { .. })), "{bad:?}");
         }
     }
 
@@ -535,10 +473,7 @@ mod tests {
         }
         assert!(git(&["commit", "-q", "--allow-empty", "-m", "a"]));
         let no_tag = git_describe(&dir, "v");
-        assert!(
-            matches!(no_tag, Err(VersionError::NoMatchingTag { .. })),
-            "{no_tag:?}"
-        );
+        assert!(matches!(no_tag, Err(VersionError::NoMatchingTag { .. })), "{no_tag:?}");
         assert!(git(&["tag", "v1.2.0"]) && git(&["commit", "-q", "--allow-empty", "-m", "b"]));
         let resolved = S::GitTag { tag_prefix: None }.resolve(&inputs(None, Some(&dir)));
         std::fs::remove_dir_all(&dir).ok();

@@ -1,1 +1,43 @@
-fn main() {}
+//! `agentpool`: builds Azure DevOps build-agent images with Azure VM Image Builder and runs them
+//! as scale-set agent pools.
+//!
+//! Exit codes: 0 success, 1 an operation failed, 2 bad input or usage.
+
+mod cli;
+mod commands;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// What ended a command unsuccessfully, and so its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Bad input or usage: exit code 2, nothing was sent to Azure.
+    #[error("{0}")]
+    Usage(String),
+    /// An operation failed: exit code 1.
+    #[error("{0}")]
+    Operation(String),
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            Self::Operation(_) => 1,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{failure}");
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

@@ -86,34 +86,18 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn at(
-        file: &str,
-        path: &JsonPath,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self {
-            file: file.to_owned(),
-            location: Location::Path(path.clone()),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
+    pub fn at(file: &str, path: &JsonPath, problem: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self { file: file.to_owned(), location: Location::Path(path.clone()), problem: problem.into(), fix: fix.into() }
     }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
-            Location::Path(path) => write!(
-                f,
-                "{}: {}: {} — {}",
-                self.file, path, self.problem, self.fix
-            ),
-            Location::LineColumn { line, column } => write!(
-                f,
-                "{}: line {line}, column {column}: {} — {}",
-                self.file, self.problem, self.fix
-            ),
+            Location::Path(path) => write!(f, "{}: {}: {} — {}", self.file, path, self.problem, self.fix),
+            Location::LineColumn { line, column } => {
+                write!(f, "{}: line {line}, column {column}: {} — {}", self.file, self.problem, self.fix)
+            }
         }
     }
 }
@@ -124,11 +108,7 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 fn render(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
+    diagnostics.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 impl Diagnostics {
@@ -156,13 +136,8 @@ mod tests {
 
     #[test]
     fn paths_render_like_json_paths() {
-        let path = JsonPath::parameter("customizationSteps")
-            .index(2)
-            .key("type");
-        assert_eq!(
-            path.to_string(),
-            "parameters.customizationSteps.value[2].type"
-        );
+        let path = JsonPath::parameter("customizationSteps").index(2).key("type");
+        assert_eq!(path.to_string(), "parameters.customizationSteps.value[2].type");
     }
 
     #[test]

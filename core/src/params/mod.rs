@@ -43,11 +43,7 @@ pub fn load(path: &Path) -> Result<LoadedParameters, Diagnostics> {
     if !found.is_empty() {
         return Err(Diagnostics(found));
     }
-    let raw = document
-        .value
-        .get_mut("parameters")
-        .map(serde_json::Value::take)
-        .unwrap_or_default();
+    let raw = document.value.get_mut("parameters").map(serde_json::Value::take).unwrap_or_default();
     let raw: model::RawParameters = serde_json::from_value(raw).map_err(|error| {
         // The schema accepted the file, so this is a schema/model mismatch: a bug, but still
         // reported as a finding rather than a panic.
@@ -59,11 +55,7 @@ pub fn load(path: &Path) -> Result<LoadedParameters, Diagnostics> {
         )])
     })?;
     let parameters = Parameters::from(raw);
-    let scripts_dir = rules::scripts_dir(
-        path,
-        &parameters.scripts_directory,
-        parameters.image_definition.os_type,
-    );
+    let scripts_dir = rules::scripts_dir(path, &parameters.scripts_directory, parameters.image_definition.os_type);
     rules::check_semantics(&file, &parameters, &scripts_dir, &mut found);
     Diagnostics(found).into_result(LoadedParameters {
         display_name: file,
@@ -113,14 +105,11 @@ pub struct UnknownName {
 impl FromStr for Environment {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|e| e.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownName {
-                what: "environment",
-                given: s.to_owned(),
-                allowed: "sbx, dev, int, prd",
-            })
+        Self::ALL.into_iter().find(|e| e.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| UnknownName {
+            what: "environment",
+            given: s.to_owned(),
+            allowed: "sbx, dev, int, prd",
+        })
     }
 }
 
@@ -130,11 +119,7 @@ impl FromStr for OsType {
         match s.to_ascii_lowercase().as_str() {
             "windows" => Ok(Self::Windows),
             "linux" => Ok(Self::Linux),
-            _ => Err(UnknownName {
-                what: "OS",
-                given: s.to_owned(),
-                allowed: "windows, linux",
-            }),
+            _ => Err(UnknownName { what: "OS", given: s.to_owned(), allowed: "windows, linux" }),
         }
     }
 }
@@ -147,9 +132,5 @@ pub fn resolve_path(dir: &Path, environment: Environment, os: OsType) -> PathBuf
     if json.exists() {
         return json;
     }
-    ["yaml", "yml"]
-        .iter()
-        .map(|ext| dir.join(format!("{stem}.{ext}")))
-        .find(|p| p.exists())
-        .unwrap_or(json)
+    ["yaml", "yml"].iter().map(|ext| dir.join(format!("{stem}.{ext}"))).find(|p| p.exists()).unwrap_or(json)
 }

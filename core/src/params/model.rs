@@ -94,10 +94,7 @@ impl CustomizationStep {
     /// The short form as a [`ScriptStep`], whichever way it was written.
     pub fn as_script(&self) -> Option<ScriptStep> {
         match self {
-            Self::ScriptName(script) => Some(ScriptStep {
-                script: script.clone(),
-                ..ScriptStep::default()
-            }),
+            Self::ScriptName(script) => Some(ScriptStep { script: script.clone(), ..ScriptStep::default() }),
             Self::Script(step) => Some(step.clone()),
             Self::Customizer(_) => None,
         }
@@ -158,10 +155,7 @@ pub struct NatGateway {
 impl NatGateway {
     /// Public IP addresses in all: the single IPs plus the prefix's size.
     pub fn address_count(&self) -> u32 {
-        self.public_ip_count
-            + self
-                .public_ip_prefix_length
-                .map_or(0, |length| 1 << (32 - length.min(32)))
+        self.public_ip_count + self.public_ip_prefix_length.map_or(0, |length| 1 << (32 - length.min(32)))
     }
 }
 
@@ -259,12 +253,7 @@ impl Parameters {
     /// Resource group of the scale set and its network resources.
     pub fn scale_set_resource_group(&self) -> Option<&str> {
         let scale_set = self.scale_set.as_ref()?;
-        Some(
-            scale_set
-                .resource_group_name
-                .as_deref()
-                .unwrap_or(&self.resource_group_name),
-        )
+        Some(scale_set.resource_group_name.as_deref().unwrap_or(&self.resource_group_name))
     }
 
     /// Region of the scale set.

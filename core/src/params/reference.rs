@@ -11,22 +11,12 @@ use super::schema::{keyword, resolve, SCHEMA};
 /// Markdown tables of every parameter and field, grouped as the schema's `x-group` says.
 pub fn markdown() -> String {
     let root: &Value = &SCHEMA;
-    let parameters = root
-        .pointer("/properties/parameters")
-        .expect("schema has parameters");
-    let required: Vec<&str> = parameters["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
+    let parameters = root.pointer("/properties/parameters").expect("schema has parameters");
+    let required: Vec<&str> =
+        parameters["required"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for (name, parameter) in parameters["properties"].as_object().into_iter().flatten() {
-        let group = parameter
-            .get("x-group")
-            .and_then(Value::as_str)
-            .unwrap_or("Other")
-            .to_owned();
+        let group = parameter.get("x-group").and_then(Value::as_str).unwrap_or("Other").to_owned();
         let value = &parameter["properties"]["value"];
         let mut rows = vec![row(root, name, value, required.contains(&name.as_str()))];
         nested_rows(root, name, value, &mut rows);
@@ -37,7 +27,9 @@ pub fn markdown() -> String {
     }
     let mut out = String::new();
     for (group, rows) in groups {
-        out.push_str(&format!("\n#### {group}\n\n| parameter | type | required | default | description |\n|---|---|---|---|---|\n"));
+        out.push_str(&format!(
+            "\n#### {group}\n\n| parameter | type | required | default | description |\n|---|---|---|---|---|\n"
+        ));
         for r in rows {
             out.push_str(&r);
             out.push('\n');
@@ -51,10 +43,7 @@ fn nested_rows(root: &Value, prefix: &str, schema: &Value, rows: &mut Vec<String
     if let Some(branches) = resolved.get("oneOf").and_then(Value::as_array) {
         for branch in branches {
             let branch = resolve(root, branch);
-            let label = match branch
-                .pointer("/properties/type/const")
-                .and_then(Value::as_str)
-            {
+            let label = match branch.pointer("/properties/type/const").and_then(Value::as_str) {
                 Some(kind) => format!("{prefix} ({kind})"),
                 None => prefix.to_owned(),
             };
@@ -72,40 +61,21 @@ fn nested_rows(root: &Value, prefix: &str, schema: &Value, rows: &mut Vec<String
 }
 
 fn object_rows(root: &Value, prefix: &str, schema: &Value, rows: &mut Vec<String>) {
-    let required: Vec<&str> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    for (field, field_schema) in schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    let required: Vec<&str> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+    for (field, field_schema) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
         if field == "type" && field_schema.get("const").is_some() {
             continue;
         }
         let name = format!("{prefix}.{field}");
-        rows.push(row(
-            root,
-            &name,
-            field_schema,
-            required.contains(&field.as_str()),
-        ));
+        rows.push(row(root, &name, field_schema, required.contains(&field.as_str())));
         nested_rows(root, &name, field_schema, rows);
     }
 }
 
 fn row(root: &Value, name: &str, schema: &Value, required: bool) -> String {
-    let description = keyword(root, schema, "description")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let default = keyword(root, schema, "default")
-        .map(|d| format!("`{d}`"))
-        .unwrap_or_default();
+    let description = keyword(root, schema, "description").and_then(Value::as_str).unwrap_or("");
+    let default = keyword(root, schema, "default").map(|d| format!("`{d}`")).unwrap_or_default();
     format!(
         "| `{name}` | {} | {} | {default} | {} |",
         type_of(root, schema),
@@ -117,11 +87,7 @@ fn row(root: &Value, name: &str, schema: &Value, required: bool) -> String {
 fn type_of(root: &Value, schema: &Value) -> String {
     let resolved = resolve(root, schema);
     if let Some(values) = resolved.get("enum").and_then(Value::as_array) {
-        return values
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join(" \\| ");
+        return values.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" \\| ");
     }
     if resolved.get("oneOf").is_some() {
         return "one of the shapes below".to_owned();

@@ -24,26 +24,14 @@ pub const NAT_MAX_ADDRESSES: u32 = 16;
 pub fn check_names(file: &str, checks: &[RuleCheck], out: &mut Vec<Diagnostic>) {
     for check in checks {
         if let Err(violation) = naming::check(&check.rule, &check.value) {
-            out.push(Diagnostic::at(
-                file,
-                &check.path,
-                violation.problem,
-                violation.fix,
-            ));
+            out.push(Diagnostic::at(file, &check.path, violation.problem, violation.fix));
         }
     }
 }
 
 /// Checks across fields; `scripts_dir` is the OS folder of the short-form scripts.
-pub fn check_semantics(
-    file: &str,
-    parameters: &Parameters,
-    scripts_dir: &Path,
-    out: &mut Vec<Diagnostic>,
-) {
-    let mut report = |path: JsonPath, problem: String, fix: String| {
-        out.push(Diagnostic::at(file, &path, problem, fix))
-    };
+pub fn check_semantics(file: &str, parameters: &Parameters, scripts_dir: &Path, out: &mut Vec<Diagnostic>) {
+    let mut report = |path: JsonPath, problem: String, fix: String| out.push(Diagnostic::at(file, &path, problem, fix));
     let os = parameters.image_definition.os_type;
     let definition = JsonPath::parameter("imageDefinition");
 
@@ -70,16 +58,10 @@ pub fn check_semantics(
     for (index, step) in parameters.customization_steps.iter().enumerate() {
         let at = steps.index(index);
         match step {
-            CustomizationStep::Customizer(customizer) => {
-                check_customizer(customizer, os, &at, &mut report)
-            }
+            CustomizationStep::Customizer(customizer) => check_customizer(customizer, os, &at, &mut report),
             CustomizationStep::ScriptName(_) | CustomizationStep::Script(_) => {
                 let script = step.as_script().unwrap_or_default();
-                let at = if matches!(step, CustomizationStep::Script(_)) {
-                    at.key("script")
-                } else {
-                    at
-                };
+                let at = if matches!(step, CustomizationStep::Script(_)) { at.key("script") } else { at };
                 check_script(&script, os, scripts_dir, &at, &mut report);
             }
         }
@@ -91,10 +73,7 @@ pub fn check_semantics(
         if let Some(first) = first_seen.insert(region.name.to_lowercase(), index) {
             report(
                 regions.index(index).key("name"),
-                format!(
-                    "'{}' is given twice (also at targetRegions.value[{first}])",
-                    region.name
-                ),
+                format!("'{}' is given twice (also at targetRegions.value[{first}])", region.name),
                 "keep one entry per region and raise its replicaCount instead".into(),
             );
         }
@@ -124,32 +103,26 @@ fn check_customizer(
                 format!("a {} customizer runs on {only} only, but this image is {os}", customizer.kind()),
                 match os {
                     OsType::Linux => "use Shell (or File) steps in a Linux image".into(),
-                    OsType::Windows => "use PowerShell, WindowsRestart, WindowsUpdate or File steps in a Windows image".into(),
+                    OsType::Windows => {
+                        "use PowerShell, WindowsRestart, WindowsUpdate or File steps in a Windows image".into()
+                    }
                 },
             );
         }
     }
     let (script_uri, inline) = match customizer {
-        Customizer::Shell {
-            script_uri, inline, ..
+        Customizer::Shell { script_uri, inline, .. } | Customizer::PowerShell { script_uri, inline, .. } => {
+            (script_uri, inline)
         }
-        | Customizer::PowerShell {
-            script_uri, inline, ..
-        } => (script_uri, inline),
         _ => return,
     };
     match (script_uri, inline) {
-        (Some(_), Some(_)) => report(
-            at.key("inline"),
-            "scriptUri and inline are both given".into(),
-            "keep one of them".into(),
-        ),
+        (Some(_), Some(_)) => {
+            report(at.key("inline"), "scriptUri and inline are both given".into(), "keep one of them".into())
+        }
         (None, None) => report(
             at.clone(),
-            format!(
-                "a {} customizer needs scriptUri or inline",
-                customizer.kind()
-            ),
+            format!("a {} customizer needs scriptUri or inline", customizer.kind()),
             "add \"inline\": [\"<command>\"] or use the short form {\"script\": \"<file>\"}".into(),
         ),
         _ => {}
@@ -171,27 +144,19 @@ fn check_script(
         OsType::Windows if !is_powershell => {
             report(
                 at.clone(),
-                format!(
-                    "'{}' is not a PowerShell script, and Windows steps run with PowerShell",
-                    script.script
-                ),
+                format!("'{}' is not a PowerShell script, and Windows steps run with PowerShell", script.script),
                 "give a .ps1 script".into(),
             );
         }
         OsType::Linux if is_powershell => {
             report(
                 at.clone(),
-                format!(
-                    "'{}' is a PowerShell script, but Linux steps run with the shell",
-                    script.script
-                ),
+                format!("'{}' is a PowerShell script, but Linux steps run with the shell", script.script),
                 "give a shell script, or call pwsh from one".into(),
             );
         }
         OsType::Linux
-            if script.run_elevated.is_some()
-                || script.run_as_system.is_some()
-                || script.valid_exit_codes.is_some() =>
+            if script.run_elevated.is_some() || script.run_as_system.is_some() || script.valid_exit_codes.is_some() =>
         {
             report(
                 at.clone(),
@@ -203,33 +168,17 @@ fn check_script(
     }
     let path = scripts_dir.join(&script.script);
     if !path.is_file() {
-        let fix = match suggest::closest(
-            &script.script,
-            existing_scripts(scripts_dir).iter().map(String::as_str),
-        ) {
+        let fix = match suggest::closest(&script.script, existing_scripts(scripts_dir).iter().map(String::as_str)) {
             Some(close) => format!("did you mean '{close}'?"),
             None => format!("add the file to {} or fix the name", scripts_dir.display()),
         };
-        report(
-            at.clone(),
-            format!(
-                "script '{}' not found in {}",
-                script.script,
-                scripts_dir.display()
-            ),
-            fix,
-        );
+        report(at.clone(), format!("script '{}' not found in {}", script.script, scripts_dir.display()), fix);
     }
 }
 
 fn existing_scripts(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .collect()
-        })
+        .map(|entries| entries.filter_map(|e| e.ok()).filter_map(|e| e.file_name().into_string().ok()).collect())
         .unwrap_or_default()
 }
 
@@ -254,11 +203,7 @@ fn check_scale_set(parameters: &Parameters, report: &mut impl FnMut(JsonPath, St
     };
     let at = JsonPath::parameter("scaleSet");
     let location = parameters.scale_set_location().unwrap_or_default();
-    if !parameters
-        .target_regions
-        .iter()
-        .any(|r| r.name.eq_ignore_ascii_case(location))
-    {
+    if !parameters.target_regions.iter().any(|r| r.name.eq_ignore_ascii_case(location)) {
         report(
             at.key("location"),
             format!("the scale set is in '{location}', where the image is not replicated"),
@@ -266,11 +211,7 @@ fn check_scale_set(parameters: &Parameters, report: &mut impl FnMut(JsonPath, St
         );
     }
     if os == OsType::Windows && scale_set.ssh_public_key.is_some() {
-        report(
-            at.key("sshPublicKey"),
-            "SSH keys apply to Linux scale sets only".into(),
-            "remove sshPublicKey".into(),
-        );
+        report(at.key("sshPublicKey"), "SSH keys apply to Linux scale sets only".into(), "remove sshPublicKey".into());
     }
 
     if let Some(nat) = &parameters.nat_gateway {
@@ -309,10 +250,7 @@ fn check_scale_set(parameters: &Parameters, report: &mut impl FnMut(JsonPath, St
         if pool.desired_idle > pool.max_capacity {
             report(
                 at.key("desiredIdle"),
-                format!(
-                    "{} standby agents exceed maxCapacity {}",
-                    pool.desired_idle, pool.max_capacity
-                ),
+                format!("{} standby agents exceed maxCapacity {}", pool.desired_idle, pool.max_capacity),
                 "lower desiredIdle or raise maxCapacity".into(),
             );
         }
@@ -340,9 +278,7 @@ fn normalize(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
+            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
                 out.pop();
             }
             other => out.push(other),

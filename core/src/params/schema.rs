@@ -24,13 +24,11 @@ use super::diagnostic::{Diagnostic, JsonPath};
 use crate::suggest;
 
 /// The parameter file schema, as shipped in `yaml-templates/parameters/`.
-pub const SCHEMA_TEXT: &str =
-    include_str!("../../../yaml-templates/parameters/parameters.schema.json");
+pub const SCHEMA_TEXT: &str = include_str!("../../../yaml-templates/parameters/parameters.schema.json");
 
 /// The parsed schema.
 pub static SCHEMA: LazyLock<Value> = LazyLock::new(|| {
-    serde_json::from_str(SCHEMA_TEXT)
-        .expect("parameters.schema.json is valid JSON (checked by tests)")
+    serde_json::from_str(SCHEMA_TEXT).expect("parameters.schema.json is valid JSON (checked by tests)")
 });
 
 /// A string value the schema marks with `x-rule`, to be checked by the rules module.
@@ -50,11 +48,7 @@ pub struct Walk {
 
 /// Validates `document` against the schema, filling in defaults.
 pub fn validate(document: &mut Value, file: &str) -> Walk {
-    let mut walker = Walker {
-        root: &SCHEMA,
-        file,
-        walk: Walk::default(),
-    };
+    let mut walker = Walker { root: &SCHEMA, file, walk: Walk::default() };
     walker.check(&SCHEMA, document, &JsonPath::root());
     walker.walk
 }
@@ -88,9 +82,7 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn report(&mut self, path: &JsonPath, problem: impl Into<String>, fix: impl Into<String>) {
-        self.walk
-            .diagnostics
-            .push(Diagnostic::at(self.file, path, problem, fix));
+        self.walk.diagnostics.push(Diagnostic::at(self.file, path, problem, fix));
     }
 
     fn check(&mut self, schema: &Value, instance: &mut Value, path: &JsonPath) {
@@ -115,11 +107,7 @@ impl Walker<'_> {
         }
         if let Some(expected) = schema.get("const") {
             if instance != expected {
-                self.report(
-                    path,
-                    format!("{} is not allowed here", preview(instance)),
-                    format!("use {expected}"),
-                );
+                self.report(path, format!("{} is not allowed here", preview(instance)), format!("use {expected}"));
             }
             return;
         }
@@ -128,11 +116,7 @@ impl Walker<'_> {
                 let fix = type_fix(expected, instance, path);
                 self.report(
                     path,
-                    format!(
-                        "expected {}, found {}",
-                        describe_type(expected),
-                        describe_value(instance)
-                    ),
+                    format!("expected {}, found {}", describe_type(expected), describe_value(instance)),
                     fix,
                 );
                 return;
@@ -142,9 +126,7 @@ impl Walker<'_> {
             Value::Object(map) => self.check_object(schema, map, path),
             Value::Array(items) => self.check_array(schema, items, path),
             Value::String(text) => self.check_string(schema, text, path),
-            Value::Number(number) => {
-                self.check_number(schema, number.as_f64().unwrap_or_default(), path)
-            }
+            Value::Number(number) => self.check_number(schema, number.as_f64().unwrap_or_default(), path),
             Value::Bool(_) | Value::Null => {}
         }
     }
@@ -153,22 +135,14 @@ impl Walker<'_> {
         let root = self.root;
         let resolved: Vec<&Value> = branches.iter().map(|b| resolve(root, b)).collect();
         let of_type: Vec<usize> = (0..resolved.len())
-            .filter(|&i| {
-                resolved[i]
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .is_none_or(|t| has_type(instance, t))
-            })
+            .filter(|&i| resolved[i].get("type").and_then(Value::as_str).is_none_or(|t| has_type(instance, t)))
             .collect();
         let chosen = match instance {
             Value::Object(map) => {
                 let discriminated: Vec<(usize, &str)> = of_type
                     .iter()
                     .filter_map(|&i| {
-                        resolved[i]
-                            .pointer("/properties/type/const")
-                            .and_then(Value::as_str)
-                            .map(|c| (i, c))
+                        resolved[i].pointer("/properties/type/const").and_then(Value::as_str).map(|c| (i, c))
                     })
                     .collect();
                 match map.get("type") {
@@ -176,17 +150,12 @@ impl Walker<'_> {
                         match discriminated.iter().find(|(_, c)| c == given) {
                             Some(&(i, _)) => Some(i),
                             None => {
-                                let names: Vec<&str> =
-                                    discriminated.iter().map(|(_, c)| *c).collect();
+                                let names: Vec<&str> = discriminated.iter().map(|(_, c)| *c).collect();
                                 let fix = match suggest::closest(given, names.iter().copied()) {
                                     Some(close) => format!("did you mean '{close}'?"),
                                     None => format!("use one of {}", names.join(", ")),
                                 };
-                                self.report(
-                                    &path.key("type"),
-                                    format!("unknown type '{given}'"),
-                                    fix,
-                                );
+                                self.report(&path.key("type"), format!("unknown type '{given}'"), fix);
                                 return;
                             }
                         }
@@ -196,11 +165,7 @@ impl Walker<'_> {
                             && resolved[i]
                                 .get("required")
                                 .and_then(Value::as_array)
-                                .is_some_and(|req| {
-                                    req.iter()
-                                        .filter_map(Value::as_str)
-                                        .all(|k| map.contains_key(k))
-                                })
+                                .is_some_and(|req| req.iter().filter_map(Value::as_str).all(|k| map.contains_key(k)))
                     }),
                 }
             }
@@ -212,10 +177,7 @@ impl Walker<'_> {
                 let shapes: Vec<String> = resolved.iter().map(|b| shape_of(b)).collect();
                 self.report(
                     path,
-                    format!(
-                        "{} matches none of the accepted shapes",
-                        describe_value(instance)
-                    ),
+                    format!("{} matches none of the accepted shapes", describe_value(instance)),
                     format!("use {}", shapes.join(", or ")),
                 );
             }
@@ -227,27 +189,17 @@ impl Walker<'_> {
             return;
         }
         let names: Vec<&str> = allowed.iter().filter_map(Value::as_str).collect();
-        let fix = match instance
-            .as_str()
-            .and_then(|given| suggest::closest(given, names.iter().copied()))
-        {
+        let fix = match instance.as_str().and_then(|given| suggest::closest(given, names.iter().copied())) {
             Some(close) => format!("use '{close}'"),
             None => format!("use one of {}", names.join(", ")),
         };
-        self.report(
-            path,
-            format!("{} is not one of {}", preview(instance), names.join(", ")),
-            fix,
-        );
+        self.report(path, format!("{} is not one of {}", preview(instance), names.join(", ")), fix);
     }
 
     fn check_object(&mut self, schema: &Value, map: &mut Map<String, Value>, path: &JsonPath) {
         let root = self.root;
         let empty = Map::new();
-        let properties = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .unwrap_or(&empty);
+        let properties = schema.get("properties").and_then(Value::as_object).unwrap_or(&empty);
         let is_parameters = path.to_string() == "parameters";
         let what = if is_parameters { "parameter" } else { "field" };
 
@@ -258,7 +210,8 @@ impl Walker<'_> {
             match schema.get("additionalProperties") {
                 Some(Value::Bool(false)) => {
                     let fix = if key == "reference" {
-                        "Key Vault references are not supported: parameter files hold no secrets, give \"value\"".to_owned()
+                        "Key Vault references are not supported: parameter files hold no secrets, give \"value\""
+                            .to_owned()
                     } else {
                         match suggest::closest(&key, properties.keys().map(String::as_str)) {
                             Some(close) => format!("did you mean '{close}'?"),
@@ -287,18 +240,10 @@ impl Walker<'_> {
                 );
             }
         }
-        for required in schema
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
+        for required in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
         {
             if !map.contains_key(required) {
-                let example = properties
-                    .get(required)
-                    .map(|p| example_of(root, p))
-                    .unwrap_or_else(|| "…".to_owned());
+                let example = properties.get(required).map(|p| example_of(root, p)).unwrap_or_else(|| "…".to_owned());
                 self.report(
                     &path.key(required),
                     format!("missing required {what}"),
@@ -323,10 +268,7 @@ impl Walker<'_> {
             if (items.len() as u64) < min {
                 self.report(
                     path,
-                    format!(
-                        "needs at least {min} entr{}",
-                        if min == 1 { "y" } else { "ies" }
-                    ),
+                    format!("needs at least {min} entr{}", if min == 1 { "y" } else { "ies" }),
                     "add one, or leave the parameter out to get the default",
                 );
             }
@@ -343,11 +285,7 @@ impl Walker<'_> {
         if schema.get("uniqueItems") == Some(&Value::Bool(true)) {
             for (index, item) in items.iter().enumerate() {
                 if items[..index].contains(item) {
-                    self.report(
-                        &path.index(index),
-                        format!("{} appears twice", preview(item)),
-                        "remove the duplicate",
-                    );
+                    self.report(&path.index(index), format!("{} appears twice", preview(item)), "remove the duplicate");
                 }
             }
         }
@@ -367,14 +305,7 @@ impl Walker<'_> {
                 } else {
                     format!("is {length} characters long, less than {min}")
                 };
-                self.report(
-                    path,
-                    problem,
-                    format!(
-                        "give at least {min} character{}",
-                        if min == 1 { "" } else { "s" }
-                    ),
-                );
+                self.report(path, problem, format!("give at least {min} character{}", if min == 1 { "" } else { "s" }));
             }
         }
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
@@ -398,23 +329,9 @@ impl Walker<'_> {
             (None, None) => return,
         };
         if minimum.is_some_and(|min| number < min) {
-            self.report(
-                path,
-                format!(
-                    "{number} is below the minimum {}",
-                    minimum.unwrap_or_default()
-                ),
-                range,
-            );
+            self.report(path, format!("{number} is below the minimum {}", minimum.unwrap_or_default()), range);
         } else if maximum.is_some_and(|max| number > max) {
-            self.report(
-                path,
-                format!(
-                    "{number} is above the maximum {}",
-                    maximum.unwrap_or_default()
-                ),
-                range,
-            );
+            self.report(path, format!("{number} is above the maximum {}", maximum.unwrap_or_default()), range);
         }
     }
 }
@@ -498,11 +415,7 @@ fn example_of(root: &Value, property: &Value) -> String {
     if let Some(value_schema) = schema.pointer("/properties/value") {
         return format!("{{\"value\": {}}}", example_of(root, value_schema));
     }
-    if let Some(first) = schema
-        .get("enum")
-        .and_then(Value::as_array)
-        .and_then(|e| e.first())
-    {
+    if let Some(first) = schema.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
         return first.to_string();
     }
     match schema.get("type").and_then(Value::as_str) {
@@ -515,16 +428,10 @@ fn example_of(root: &Value, property: &Value) -> String {
 }
 
 fn shape_of(branch: &Value) -> String {
-    if let Some(kind) = branch
-        .pointer("/properties/type/const")
-        .and_then(Value::as_str)
-    {
+    if let Some(kind) = branch.pointer("/properties/type/const").and_then(Value::as_str) {
         return format!("{{\"type\": \"{kind}\", …}}");
     }
-    match (
-        branch.get("type").and_then(Value::as_str),
-        branch.get("required").and_then(Value::as_array),
-    ) {
+    match (branch.get("type").and_then(Value::as_str), branch.get("required").and_then(Value::as_array)) {
         (Some("object"), Some(required)) if !required.is_empty() => {
             format!("{{\"{}\": …}}", required[0].as_str().unwrap_or_default())
         }
@@ -539,11 +446,7 @@ mod tests {
     use serde_json::json;
 
     fn messages(mut document: Value) -> Vec<String> {
-        validate(&mut document, "f.json")
-            .diagnostics
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        validate(&mut document, "f.json").diagnostics.iter().map(ToString::to_string).collect()
     }
 
     #[test]
@@ -567,7 +470,13 @@ mod tests {
     #[test]
     fn misspelled_parameters_get_a_suggestion() {
         let found = messages(json!({"parameters": {"imageSorce": {"value": {}}}}));
-        assert!(found.contains(&"f.json: parameters.imageSorce: unknown parameter 'imageSorce' — did you mean 'imageSource'?".to_owned()), "{found:#?}");
+        assert!(
+            found.contains(
+                &"f.json: parameters.imageSorce: unknown parameter 'imageSorce' — did you mean 'imageSource'?"
+                    .to_owned()
+            ),
+            "{found:#?}"
+        );
     }
 
     #[test]
@@ -584,17 +493,10 @@ mod tests {
 
     #[test]
     fn defaults_are_filled_in() {
-        let mut document =
-            json!({"parameters": {"targetRegions": {"value": [{"name": "westeurope"}]}}});
+        let mut document = json!({"parameters": {"targetRegions": {"value": [{"name": "westeurope"}]}}});
         validate(&mut document, "f.json");
-        assert_eq!(
-            document.pointer("/parameters/buildTimeoutInMinutes/value"),
-            Some(&json!(240))
-        );
-        assert_eq!(
-            document.pointer("/parameters/targetRegions/value/0/replicaCount"),
-            Some(&json!(1))
-        );
+        assert_eq!(document.pointer("/parameters/buildTimeoutInMinutes/value"), Some(&json!(240)));
+        assert_eq!(document.pointer("/parameters/targetRegions/value/0/replicaCount"), Some(&json!(1)));
         assert_eq!(
             document.pointer("/parameters/targetRegions/value/0/storageAccountType"),
             Some(&json!("Standard_LRS"))
@@ -603,9 +505,14 @@ mod tests {
 
     #[test]
     fn unknown_customizer_types_are_named() {
-        let found = messages(
-            json!({"parameters": {"customizationSteps": {"value": [{"type": "Shel", "inline": ["true"]}]}}}),
+        let found =
+            messages(json!({"parameters": {"customizationSteps": {"value": [{"type": "Shel", "inline": ["true"]}]}}}));
+        assert!(
+            found.contains(
+                &"f.json: parameters.customizationSteps.value[0].type: unknown type 'Shel' — did you mean 'Shell'?"
+                    .to_owned()
+            ),
+            "{found:#?}"
         );
-        assert!(found.contains(&"f.json: parameters.customizationSteps.value[0].type: unknown type 'Shel' — did you mean 'Shell'?".to_owned()), "{found:#?}");
     }
 }

@@ -20,12 +20,7 @@ pub enum Syntax {
 impl Syntax {
     /// By extension; anything that is not `.yaml`/`.yml` is read as JSON.
     pub fn of(path: &Path) -> Self {
-        match path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
+        match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
             Some("yaml" | "yml") => Self::Yaml,
             _ => Self::Json,
         }
@@ -56,16 +51,8 @@ pub fn read(path: &Path) -> Result<SourceDocument, Diagnostic> {
         problem: format!("the file is not UTF-8 text ({error})"),
         fix: "save it as UTF-8".to_owned(),
     })?;
-    let value = parse(
-        text.trim_start_matches('\u{feff}'),
-        Syntax::of(path),
-        &display_name,
-    )?;
-    Ok(SourceDocument {
-        display_name,
-        path: path.to_owned(),
-        value,
-    })
+    let value = parse(text.trim_start_matches('\u{feff}'), Syntax::of(path), &display_name)?;
+    Ok(SourceDocument { display_name, path: path.to_owned(), value })
 }
 
 /// Parses text of the given syntax.
@@ -80,28 +67,13 @@ pub fn parse(text: &str, syntax: Syntax, display_name: &str) -> Result<Value, Di
         Syntax::Json => serde_json::from_str(text).map_err(|error| {
             let message = error.to_string();
             // serde_json appends " at line L column C"; the location is rendered separately.
-            let problem = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            syntax_error(
-                error.line(),
-                error.column(),
-                format!("invalid JSON: {problem}"),
-            )
+            let problem = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            syntax_error(error.line(), error.column(), format!("invalid JSON: {problem}"))
         }),
         Syntax::Yaml => serde_norway::from_str::<Value>(text).map_err(|error| {
-            let (line, column) = error
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((0, 0));
+            let (line, column) = error.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
             let message = error.to_string();
-            let problem = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
+            let problem = message.split(" at line ").next().unwrap_or(&message).to_owned();
             syntax_error(line, column, format!("invalid YAML: {problem}"))
         }),
     }
@@ -113,7 +85,8 @@ mod tests {
 
     #[test]
     fn json_syntax_errors_name_line_and_column() {
-        let text = "{\n  \"parameters\": {\n    \"location\": {\"value\": \"westeurope\"}\n    \"galleryName\": {}\n  }\n}";
+        let text =
+            "{\n  \"parameters\": {\n    \"location\": {\"value\": \"westeurope\"}\n    \"galleryName\": {}\n  }\n}";
         let diagnostic = parse(text, Syntax::Json, "sbx.parameters.linux.json").unwrap_err();
         assert_eq!(
             diagnostic.to_string(),
@@ -126,27 +99,14 @@ mod tests {
         let text = "parameters:\n  location:\n    value: westeurope\n   galleryName: x\n";
         let diagnostic = parse(text, Syntax::Yaml, "dev.parameters.linux.yaml").unwrap_err();
         let rendered = diagnostic.to_string();
-        assert!(
-            rendered.starts_with("dev.parameters.linux.yaml: line 4, column "),
-            "{rendered}"
-        );
+        assert!(rendered.starts_with("dev.parameters.linux.yaml: line 4, column "), "{rendered}");
         assert!(rendered.contains("invalid YAML: "), "{rendered}");
     }
 
     #[test]
     fn yaml_and_json_of_the_same_shape_are_equal() {
-        let json = parse(
-            r#"{"parameters": {"location": {"value": "westeurope"}}}"#,
-            Syntax::Json,
-            "a",
-        )
-        .unwrap();
-        let yaml = parse(
-            "parameters:\n  location:\n    value: westeurope\n",
-            Syntax::Yaml,
-            "a",
-        )
-        .unwrap();
+        let json = parse(r#"{"parameters": {"location": {"value": "westeurope"}}}"#, Syntax::Json, "a").unwrap();
+        let yaml = parse("parameters:\n  location:\n    value: westeurope\n", Syntax::Yaml, "a").unwrap();
         assert_eq!(json, yaml);
     }
 }

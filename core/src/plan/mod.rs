@@ -13,9 +13,8 @@ use time::OffsetDateTime;
 use crate::aib::OsType;
 use crate::params::{Diagnostic, JsonPath, LoadedParameters};
 use crate::resources::{
-    self, agent_pool, blob_container, gallery, gallery_image, identity, image_template,
-    known_after_apply, nat_gateway, public_ip, resource_group, role_assignment, scale_set,
-    storage_account,
+    self, agent_pool, blob_container, gallery, gallery_image, identity, image_template, known_after_apply, nat_gateway,
+    public_ip, resource_group, role_assignment, scale_set, storage_account,
 };
 use crate::scripts::{self, ScriptUpload};
 use crate::version::{ImageVersion, VersionInputs};
@@ -64,11 +63,7 @@ impl PlanContext<'_> {
     pub fn offline_now() -> PlanContext<'static> {
         PlanContext {
             subscription: None,
-            version: VersionInputs {
-                now: OffsetDateTime::now_utc(),
-                cli_version: None,
-                repo_dir: None,
-            },
+            version: VersionInputs { now: OffsetDateTime::now_utc(), cli_version: None, repo_dir: None },
         }
     }
 }
@@ -83,30 +78,21 @@ pub enum PlanError {
 }
 
 /// Builds the desired state of `loaded`.
-pub fn desired_state(
-    loaded: &LoadedParameters,
-    context: &PlanContext<'_>,
-) -> Result<DesiredState, PlanError> {
+pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Result<DesiredState, PlanError> {
     let p = &loaded.parameters;
-    let sub = context
-        .subscription
-        .unwrap_or(resources::SUBSCRIPTION_PLACEHOLDER);
+    let sub = context.subscription.unwrap_or(resources::SUBSCRIPTION_PLACEHOLDER);
     let os = p.image_definition.os_type;
     let tags = &p.tags;
     let mut out = Resources::default();
 
-    let image_version = p
-        .image_version
-        .strategy
-        .resolve(&context.version)
-        .map_err(|error| {
-            PlanError::Version(Diagnostic::at(
-                &loaded.display_name,
-                &JsonPath::parameter("imageVersion"),
-                error.to_string(),
-                "fix imageVersion, or pass --image-version for the semver strategy",
-            ))
-        })?;
+    let image_version = p.image_version.strategy.resolve(&context.version).map_err(|error| {
+        PlanError::Version(Diagnostic::at(
+            &loaded.display_name,
+            &JsonPath::parameter("imageVersion"),
+            error.to_string(),
+            "fix imageVersion, or pass --image-version for the semver strategy",
+        ))
+    })?;
 
     // Image resources.
     let rg_id = resources::resource_group_id(sub, &p.resource_group_name);
@@ -116,18 +102,11 @@ pub fn desired_state(
         &rg_id,
         resource_group::API_VERSION,
         &[],
-        to_json(&resource_group::ResourceGroup {
-            location: p.location.clone(),
-            tags: tags.clone(),
-        }),
+        to_json(&resource_group::ResourceGroup { location: p.location.clone(), tags: tags.clone() }),
     );
 
-    let account_id = resources::resource_id(
-        sub,
-        &p.resource_group_name,
-        storage_account::KIND,
-        &p.storage_account_name,
-    );
+    let account_id =
+        resources::resource_id(sub, &p.resource_group_name, storage_account::KIND, &p.storage_account_name);
     out.add(
         storage_account::KIND,
         &p.storage_account_name,
@@ -147,39 +126,27 @@ pub fn desired_state(
         to_json(&blob_container::desired()),
     );
 
-    let identity_id = resources::resource_id(
-        sub,
-        &p.resource_group_name,
-        identity::KIND,
-        &p.identity_name,
-    );
+    let identity_id = resources::resource_id(sub, &p.resource_group_name, identity::KIND, &p.identity_name);
     out.add(
         identity::KIND,
         &p.identity_name,
         &identity_id,
         identity::API_VERSION,
         &[&rg_id],
-        to_json(&identity::Identity {
-            location: p.location.clone(),
-            tags: tags.clone(),
-        }),
+        to_json(&identity::Identity { location: p.location.clone(), tags: tags.clone() }),
     );
 
     let principal = known_after_apply(&format!("principalId of identity {}", p.identity_name));
-    for (scope, role) in [
-        (&rg_id, role_assignment::CONTRIBUTOR),
-        (&account_id, role_assignment::STORAGE_BLOB_DATA_READER),
-    ] {
+    for (scope, role) in
+        [(&rg_id, role_assignment::CONTRIBUTOR), (&account_id, role_assignment::STORAGE_BLOB_DATA_READER)]
+    {
         let name = role_assignment::name(scope, &role, &identity_id);
         let body = role_assignment::RoleAssignment {
             properties: role_assignment::RoleAssignmentProperties {
                 role_definition_id: role.definition_id(sub),
                 principal_id: principal.clone(),
                 principal_type: "ServicePrincipal".to_owned(),
-                description: Some(format!(
-                    "agentpool: {} for Image Builder identity {}",
-                    role.name, p.identity_name
-                )),
+                description: Some(format!("agentpool: {} for Image Builder identity {}", role.name, p.identity_name)),
             },
         };
         out.add(
@@ -192,8 +159,7 @@ pub fn desired_state(
         );
     }
 
-    let gallery_id =
-        resources::resource_id(sub, &p.resource_group_name, gallery::KIND, &p.gallery_name);
+    let gallery_id = resources::resource_id(sub, &p.resource_group_name, gallery::KIND, &p.gallery_name);
     let gallery_body = gallery::Gallery {
         location: p.location.clone(),
         tags: tags.clone(),
@@ -201,14 +167,7 @@ pub fn desired_state(
             description: Some(format!("Build agent images ({})", p.image_definition.name)),
         },
     };
-    out.add(
-        gallery::KIND,
-        &p.gallery_name,
-        &gallery_id,
-        gallery::API_VERSION,
-        &[&rg_id],
-        to_json(&gallery_body),
-    );
+    out.add(gallery::KIND, &p.gallery_name, &gallery_id, gallery::API_VERSION, &[&rg_id], to_json(&gallery_body));
 
     let definition_id = format!("{gallery_id}/images/{}", p.image_definition.name);
     out.add(
@@ -217,34 +176,20 @@ pub fn desired_state(
         &definition_id,
         gallery_image::API_VERSION,
         &[&gallery_id],
-        to_json(&gallery_image::desired(
-            &p.image_definition,
-            &p.location,
-            tags,
-        )),
+        to_json(&gallery_image::desired(&p.image_definition, &p.location, tags)),
     );
 
     // Image template.
-    let container_url = format!(
-        "{}{}",
-        storage_account::public_blob_endpoint(&p.storage_account_name),
-        p.storage_container_name
-    );
-    let (customize, uploads) = scripts::expand(
-        &p.customization_steps,
-        os,
-        &loaded.scripts_dir,
-        &container_url,
-    )?;
+    let container_url =
+        format!("{}{}", storage_account::public_blob_endpoint(&p.storage_account_name), p.storage_container_name);
+    let (customize, uploads) = scripts::expand(&p.customization_steps, os, &loaded.scripts_dir, &container_url)?;
     let version_id = format!("{definition_id}/versions/{image_version}");
     let template = image_template::ImageTemplate {
         location: p.location.clone(),
         tags: tags.clone(),
         identity: image_template::TemplateIdentity {
             kind: "UserAssigned".to_owned(),
-            user_assigned_identities: [(identity_id.clone(), Default::default())]
-                .into_iter()
-                .collect(),
+            user_assigned_identities: [(identity_id.clone(), Default::default())].into_iter().collect(),
         },
         properties: image_template::ImageTemplateProperties {
             build_timeout_in_minutes: p.build_timeout_in_minutes,
@@ -258,9 +203,7 @@ pub fn desired_state(
                 kind: "SharedImage".to_owned(),
                 gallery_image_id: version_id.clone(),
                 run_output_name: p.image_definition.name.clone(),
-                artifact_tags: [("createdBy".to_owned(), "agentpool".to_owned())]
-                    .into_iter()
-                    .collect(),
+                artifact_tags: [("createdBy".to_owned(), "agentpool".to_owned())].into_iter().collect(),
                 target_regions: p
                     .target_regions
                     .iter()
@@ -275,18 +218,9 @@ pub fn desired_state(
         },
     };
     let template_name = image_template::name(&p.image_template_name, &template);
-    let template_id = resources::resource_id(
-        sub,
-        &p.resource_group_name,
-        image_template::KIND,
-        &template_name,
-    );
-    let role_ids: Vec<String> = out
-        .0
-        .iter()
-        .filter(|r| r.kind == role_assignment::KIND)
-        .map(|r| r.id.clone())
-        .collect();
+    let template_id = resources::resource_id(sub, &p.resource_group_name, image_template::KIND, &template_name);
+    let role_ids: Vec<String> =
+        out.0.iter().filter(|r| r.kind == role_assignment::KIND).map(|r| r.id.clone()).collect();
     let mut template_deps: Vec<&str> = vec![&definition_id, &container_id, &identity_id];
     template_deps.extend(role_ids.iter().map(String::as_str));
     out.add(
@@ -299,11 +233,9 @@ pub fn desired_state(
     );
 
     // Scale set, network and agent pool.
-    if let (Some(spec), Some(ss_rg), Some(ss_location)) = (
-        &p.scale_set,
-        p.scale_set_resource_group(),
-        p.scale_set_location(),
-    ) {
+    if let (Some(spec), Some(ss_rg), Some(ss_location)) =
+        (&p.scale_set, p.scale_set_resource_group(), p.scale_set_location())
+    {
         let ss_rg_id = resources::resource_group_id(sub, ss_rg);
         if !ss_rg_id.eq_ignore_ascii_case(&rg_id) {
             out.add(
@@ -312,10 +244,7 @@ pub fn desired_state(
                 &ss_rg_id,
                 resource_group::API_VERSION,
                 &[],
-                to_json(&resource_group::ResourceGroup {
-                    location: ss_location.to_owned(),
-                    tags: tags.clone(),
-                }),
+                to_json(&resource_group::ResourceGroup { location: ss_location.to_owned(), tags: tags.clone() }),
             );
         }
         if let Some(nat) = &p.nat_gateway {
@@ -349,19 +278,12 @@ pub fn desired_state(
                 prefixes.push(nat_gateway::SubResource { id });
             }
             let nat_id = resources::resource_id(sub, ss_rg, nat_gateway::KIND, &nat.name);
-            let mut deps: Vec<String> = addresses
-                .iter()
-                .chain(&prefixes)
-                .map(|s| s.id.clone())
-                .collect();
+            let mut deps: Vec<String> = addresses.iter().chain(&prefixes).map(|s| s.id.clone()).collect();
             deps.push(ss_rg_id.clone());
             let body = nat_gateway::NatGateway {
                 location: ss_location.to_owned(),
                 tags: tags.clone(),
-                sku: public_ip::NetworkSku {
-                    name: "Standard".to_owned(),
-                    tier: None,
-                },
+                sku: public_ip::NetworkSku { name: "Standard".to_owned(), tier: None },
                 zones,
                 properties: nat_gateway::NatGatewayProperties {
                     idle_timeout_in_minutes: nat.idle_timeout_in_minutes,
@@ -402,10 +324,7 @@ pub fn desired_state(
         );
 
         if let Some(pool) = &p.agent_pool {
-            let endpoint = known_after_apply(&format!(
-                "id of service connection {}",
-                pool.service_connection
-            ));
+            let endpoint = known_after_apply(&format!("id of service connection {}", pool.service_connection));
             let project = known_after_apply(&format!("id of project {}", pool.project));
             let (settings, query) = agent_pool::desired(pool, os, &scale_set_id, endpoint, project);
             let url = agent_pool::collection_url(&pool.organization_url);

@@ -41,10 +41,7 @@ pub struct CreateQuery {
 
 /// `{organizationUrl}/_apis/distributedtask/elasticpools`, without a trailing slash issue.
 pub fn collection_url(organization_url: &str) -> String {
-    format!(
-        "{}/_apis/distributedtask/elasticpools",
-        organization_url.trim_end_matches('/')
-    )
+    format!("{}/_apis/distributedtask/elasticpools", organization_url.trim_end_matches('/'))
 }
 
 /// Settings and create query; `endpoint_id` and `project_id` may be placeholders offline.

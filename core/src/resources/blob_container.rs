@@ -23,9 +23,5 @@ pub struct BlobContainerProperties {
 
 /// A private container.
 pub fn desired() -> BlobContainer {
-    BlobContainer {
-        properties: BlobContainerProperties {
-            public_access: "None".to_owned(),
-        },
-    }
+    BlobContainer { properties: BlobContainerProperties { public_access: "None".to_owned() } }
 }

@@ -47,10 +47,7 @@ pub struct GalleryImageFeature {
 pub fn desired(definition: &ImageDefinition, location: &str, tags: &Tags) -> GalleryImage {
     let features = match definition.security_type {
         SecurityType::Standard => Vec::new(),
-        other => vec![GalleryImageFeature {
-            name: "SecurityType".to_owned(),
-            value: format!("{other:?}"),
-        }],
+        other => vec![GalleryImageFeature { name: "SecurityType".to_owned(), value: format!("{other:?}") }],
     };
     GalleryImage {
         location: location.to_owned(),

@@ -82,11 +82,7 @@ pub struct DistributeTargetRegion {
 pub fn content_hash(template: &ImageTemplate) -> String {
     let mut unversioned = template.clone();
     for distributor in &mut unversioned.properties.distribute {
-        if let Some(at) = distributor
-            .gallery_image_id
-            .to_ascii_lowercase()
-            .find("/versions/")
-        {
+        if let Some(at) = distributor.gallery_image_id.to_ascii_lowercase().find("/versions/") {
             distributor.gallery_image_id.truncate(at);
         }
     }

@@ -35,10 +35,7 @@ pub fn resource_group_id(subscription: &str, group: &str) -> String {
 /// `/subscriptions/{s}/resourceGroups/{g}/providers/{provider_type}/{name}`; `provider_type` is
 /// e.g. `Microsoft.Compute/galleries`.
 pub fn resource_id(subscription: &str, group: &str, provider_type: &str, name: &str) -> String {
-    format!(
-        "{}/providers/{provider_type}/{name}",
-        resource_group_id(subscription, group)
-    )
+    format!("{}/providers/{provider_type}/{name}", resource_group_id(subscription, group))
 }
 
 /// Marker for a value only known once an earlier step ran, e.g. `<principalId of identity x>`.

@@ -59,10 +59,7 @@ pub struct NetworkSku {
 
 impl NetworkSku {
     pub fn standard_regional() -> Self {
-        Self {
-            name: "Standard".to_owned(),
-            tier: Some("Regional".to_owned()),
-        }
+        Self { name: "Standard".to_owned(), tier: Some("Regional".to_owned()) }
     }
 }
 
@@ -85,9 +82,6 @@ pub fn prefix(location: &str, tags: &Tags, zones: &[String], prefix_length: u32)
         tags: tags.clone(),
         sku: NetworkSku::standard_regional(),
         zones: zones.to_vec(),
-        properties: PublicIpPrefixProperties {
-            prefix_length,
-            public_ip_address_version: "IPv4".to_owned(),
-        },
+        properties: PublicIpPrefixProperties { prefix_length, public_ip_address_version: "IPv4".to_owned() },
     }
 }

@@ -6,15 +6,10 @@ pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
 pub const API_VERSION: &str = "2022-04-01";
 
 /// Built-in role `Contributor`.
-pub const CONTRIBUTOR: BuiltInRole = BuiltInRole {
-    name: "Contributor",
-    id: "b24988ac-6180-4239-a0b6-7bc3cbd6f6e8",
-};
+pub const CONTRIBUTOR: BuiltInRole = BuiltInRole { name: "Contributor", id: "b24988ac-6180-4239-a0b6-7bc3cbd6f6e8" };
 /// Built-in role `Storage Blob Data Reader`.
-pub const STORAGE_BLOB_DATA_READER: BuiltInRole = BuiltInRole {
-    name: "Storage Blob Data Reader",
-    id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-};
+pub const STORAGE_BLOB_DATA_READER: BuiltInRole =
+    BuiltInRole { name: "Storage Blob Data Reader", id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" };
 
 /// A built-in Azure role: display name and role definition GUID (the same in every tenant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,10 +21,7 @@ pub struct BuiltInRole {
 impl BuiltInRole {
     /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
     pub fn definition_id(&self, subscription: &str) -> String {
-        format!(
-            "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}",
-            self.id
-        )
+        format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", self.id)
     }
 }
 
@@ -52,12 +44,7 @@ pub struct RoleAssignmentProperties {
 /// the same assignment instead of creating a duplicate (ARM refuses a second assignment of the
 /// same role to the same principal at the same scope with `RoleAssignmentExists`).
 pub fn name(scope: &str, role: &BuiltInRole, principal: &str) -> String {
-    let key = format!(
-        "{}|{}|{}",
-        scope.to_lowercase(),
-        role.id,
-        principal.to_lowercase()
-    );
+    let key = format!("{}|{}|{}", scope.to_lowercase(), role.id, principal.to_lowercase());
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 
@@ -72,25 +59,10 @@ mod tests {
 
     #[test]
     fn names_are_stable_guids_and_ignore_case_of_ids() {
-        let a = name(
-            "/subscriptions/s/resourceGroups/RG",
-            &CONTRIBUTOR,
-            "/x/identity",
-        );
-        let b = name(
-            "/subscriptions/s/resourcegroups/rg",
-            &CONTRIBUTOR,
-            "/X/IDENTITY",
-        );
+        let a = name("/subscriptions/s/resourceGroups/RG", &CONTRIBUTOR, "/x/identity");
+        let b = name("/subscriptions/s/resourcegroups/rg", &CONTRIBUTOR, "/X/IDENTITY");
         assert_eq!(a, b);
         assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 5);
-        assert_ne!(
-            a,
-            name(
-                "/subscriptions/s/resourceGroups/RG",
-                &STORAGE_BLOB_DATA_READER,
-                "/x/identity"
-            )
-        );
+        assert_ne!(a, name("/subscriptions/s/resourceGroups/RG", &STORAGE_BLOB_DATA_READER, "/x/identity"));
     }
 }

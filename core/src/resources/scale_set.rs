@@ -108,11 +108,7 @@ pub struct OsDisk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff_disk_settings: Option<DiffDiskSettings>,
     pub managed_disk: ManagedDisk,
-    #[serde(
-        default,
-        rename = "diskSizeGB",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, rename = "diskSizeGB", skip_serializing_if = "Option::is_none")]
     pub disk_size_gb: Option<u32>,
 }
 
@@ -174,17 +170,9 @@ pub struct ScaleSetInputs<'a> {
 /// Windows computer names have at most 15 characters and the set appends 6: prefixes of Windows
 /// scale sets are cut to 9.
 pub fn computer_name_prefix(name: &str, os: OsType) -> String {
-    let allowed: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
+    let allowed: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let limit = if os == OsType::Windows { 9 } else { 58 };
-    allowed
-        .chars()
-        .take(limit)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_owned()
+    allowed.chars().take(limit).collect::<String>().trim_end_matches('-').to_owned()
 }
 
 pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
@@ -205,33 +193,21 @@ pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
         ),
     };
     let (caching, diff_disk_settings) = if spec.ephemeral_os_disk {
-        (
-            "ReadOnly",
-            Some(DiffDiskSettings {
-                option: "Local".to_owned(),
-                placement: "ResourceDisk".to_owned(),
-            }),
-        )
+        ("ReadOnly", Some(DiffDiskSettings { option: "Local".to_owned(), placement: "ResourceDisk".to_owned() }))
     } else {
         ("ReadWrite", None)
     };
     ScaleSet {
         location: inputs.location.to_owned(),
         tags: inputs.tags.clone(),
-        sku: Sku {
-            name: spec.vm_size.clone(),
-            tier: "Standard".to_owned(),
-            capacity: spec.capacity,
-        },
+        sku: Sku { name: spec.vm_size.clone(), tier: "Standard".to_owned(), capacity: spec.capacity },
         zones: spec.zones.clone().unwrap_or_default(),
         properties: ScaleSetProperties {
             orchestration_mode: "Uniform".to_owned(),
             overprovision: false,
             single_placement_group: false,
             platform_fault_domain_count: 1,
-            upgrade_policy: UpgradePolicy {
-                mode: "Manual".to_owned(),
-            },
+            upgrade_policy: UpgradePolicy { mode: "Manual".to_owned() },
             virtual_machine_profile: VirtualMachineProfile {
                 os_profile: OsProfile {
                     computer_name_prefix: computer_name_prefix(&spec.name, inputs.os),
@@ -240,16 +216,12 @@ pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
                     linux_configuration,
                 },
                 storage_profile: StorageProfile {
-                    image_reference: ImageReference {
-                        id: inputs.image_version_id,
-                    },
+                    image_reference: ImageReference { id: inputs.image_version_id },
                     os_disk: OsDisk {
                         create_option: "FromImage".to_owned(),
                         caching: caching.to_owned(),
                         diff_disk_settings,
-                        managed_disk: ManagedDisk {
-                            storage_account_type: "Standard_LRS".to_owned(),
-                        },
+                        managed_disk: ManagedDisk { storage_account_type: "Standard_LRS".to_owned() },
                         disk_size_gb: spec.os_disk_size_gb,
                     },
                 },
@@ -261,9 +233,7 @@ pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
                             ip_configurations: vec![NamedIpConfiguration {
                                 name: format!("{}-ipconfig", spec.name),
                                 properties: IpConfigurationProperties {
-                                    subnet: super::nat_gateway::SubResource {
-                                        id: spec.subnet_id.clone(),
-                                    },
+                                    subnet: super::nat_gateway::SubResource { id: spec.subnet_id.clone() },
                                 },
                             }],
                         },

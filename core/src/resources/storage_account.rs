@@ -35,9 +35,7 @@ pub struct StorageAccountProperties {
 /// A StorageV2 account, Standard_LRS, Hot, TLS 1.2, HTTPS only, no public blob access.
 pub fn desired(location: &str, tags: &Tags) -> StorageAccount {
     StorageAccount {
-        sku: Sku {
-            name: "Standard_LRS".to_owned(),
-        },
+        sku: Sku { name: "Standard_LRS".to_owned() },
         kind: "StorageV2".to_owned(),
         location: location.to_owned(),
         tags: tags.clone(),
