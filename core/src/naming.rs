@@ -135,9 +135,9 @@ pub fn check(rule: &str, value: &str) -> Result<(), Violation> {
         "httpsUri" => https_uri(value),
         "sha256" => sha256(value),
         "restartTimeout" => restart_timeout(value),
-        "imageVersion" => ImageVersion::from_str(value).map(drop).map_err(|error| {
-            violation(format!("'{value}' is not a valid image version: {error}"), "use three numbers like 1.2.3")
-        }),
+        "imageVersion" => ImageVersion::from_str(value)
+            .map(drop)
+            .map_err(|error| violation(error.to_string(), "use three numbers like 1.2.3")),
         "adminUsername" => admin_username(value),
         "sshPublicKey" => ssh_public_key(value),
         "agentPoolName" => agent_pool_name(value),
@@ -209,17 +209,12 @@ fn resource_group_name(value: &str) -> Result<(), Violation> {
 }
 
 fn storage_account_name(value: &str) -> Result<(), Violation> {
-    let fix = format!(
-        "use 3–24 lowercase letters and digits, e.g. '{}'",
-        value
-            .chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_lowercase()
-            .chars()
-            .take(24)
-            .collect::<String>()
-    );
+    let candidate: String = value.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+    let fix = if (3..=24).contains(&candidate.len()) && candidate != value {
+        format!("use 3–24 lowercase letters and digits, e.g. '{candidate}'")
+    } else {
+        "use 3–24 lowercase letters and digits".to_owned()
+    };
     let length = value.chars().count();
     if !(3..=24).contains(&length) {
         return Err(violation(

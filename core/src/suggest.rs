@@ -3,17 +3,29 @@
 /// The candidate closest to `given`, if it is close enough to be a likely typo: equal ignoring
 /// case, or within an edit distance of a third of its length (at least 2).
 ///
-/// Ties go to the first candidate, so pass candidates in a meaningful order.
+/// Two equally close candidates suggest nothing: a guess between them would mislead.
 pub fn closest<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let given_lower = given.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
+    let mut tied = false;
     for candidate in candidates {
         let candidate_lower = candidate.to_lowercase();
         let distance = if candidate_lower == given_lower { 0 } else { edit_distance(&given_lower, &candidate_lower) };
         let limit = (candidate.chars().count() / 3).max(2);
-        if distance <= limit && best.is_none_or(|(best_distance, _)| distance < best_distance) {
-            best = Some((distance, candidate));
+        if distance > limit {
+            continue;
         }
+        match best {
+            Some((best_distance, _)) if distance == best_distance && distance > 0 => tied = true,
+            Some((best_distance, _)) if distance >= best_distance => {}
+            _ => {
+                best = Some((distance, candidate));
+                tied = false;
+            }
+        }
+    }
+    if tied {
+        return None;
     }
     best.map(|(_, candidate)| candidate)
 }
@@ -64,6 +76,12 @@ mod tests {
     fn unrelated_names_find_nothing() {
         assert_eq!(closest("subscription", PARAMETERS), None);
         assert_eq!(closest("x", PARAMETERS), None);
+    }
+
+    #[test]
+    fn ties_suggest_nothing() {
+        assert_eq!(closest("V3", ["V1", "V2"]), None);
+        assert_eq!(closest("v2", ["V1", "V2"]), Some("V2"));
     }
 
     #[test]

@@ -69,8 +69,13 @@ impl fmt::Display for JsonPath {
 /// Where in the file a problem is: a JSON path, or a line and column for syntax errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
+    /// The file as a whole (it cannot be read, say).
+    File,
     Path(JsonPath),
-    LineColumn { line: usize, column: usize },
+    LineColumn {
+        line: usize,
+        column: usize,
+    },
 }
 
 /// One problem in a parameter file, with the fix.
@@ -94,6 +99,7 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
+            Location::File => write!(f, "{}: {} — {}", self.file, self.problem, self.fix),
             Location::Path(path) => write!(f, "{}: {}: {} — {}", self.file, path, self.problem, self.fix),
             Location::LineColumn { line, column } => {
                 write!(f, "{}: line {line}, column {column}: {} — {}", self.file, self.problem, self.fix)

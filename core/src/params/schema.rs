@@ -203,6 +203,9 @@ impl Walker<'_> {
         let is_parameters = path.to_string() == "parameters";
         let what = if is_parameters { "parameter" } else { "field" };
 
+        // Keys whose absence an unknown key already explains: a misspelling got "did you mean
+        // '<key>'?", a Key Vault reference stands where "value" should be.
+        let mut explained: Vec<&str> = Vec::new();
         for key in map.keys().cloned().collect::<Vec<_>>() {
             if properties.contains_key(&key) {
                 continue;
@@ -222,6 +225,11 @@ impl Walker<'_> {
                         }
                     };
                     self.report(&path.key(&key), format!("unknown {what} '{key}'"), fix);
+                    if key == "reference" {
+                        explained.push("value");
+                    } else if let Some(close) = suggest::closest(&key, properties.keys().map(String::as_str)) {
+                        explained.push(close);
+                    }
                 }
                 Some(extra @ Value::Object(_)) => {
                     if let Some(value) = map.get_mut(&key) {
@@ -242,7 +250,7 @@ impl Walker<'_> {
         }
         for required in schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
         {
-            if !map.contains_key(required) {
+            if !map.contains_key(required) && !explained.contains(&required) {
                 let example = properties.get(required).map(|p| example_of(root, p)).unwrap_or_else(|| "…".to_owned());
                 self.report(
                     &path.key(required),

@@ -41,13 +41,13 @@ pub fn read(path: &Path) -> Result<SourceDocument, Diagnostic> {
     let display_name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|error| Diagnostic {
         file: display_name.clone(),
-        location: Location::Path(Default::default()),
+        location: Location::File,
         problem: format!("cannot read the file: {error}"),
         fix: "check the path, or pass --parameters-dir, --environment and --os".to_owned(),
     })?;
     let text = std::str::from_utf8(&bytes).map_err(|error| Diagnostic {
         file: display_name.clone(),
-        location: Location::Path(Default::default()),
+        location: Location::File,
         problem: format!("the file is not UTF-8 text ({error})"),
         fix: "save it as UTF-8".to_owned(),
     })?;

@@ -1,0 +1,97 @@
+//! Every bad parameter file in `tests/fixtures/bad-parameters/` fails before any call to Azure
+//! with exactly the one-line messages of its `.expected` file and exit code 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+}
+
+fn agentpool(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentpool"))
+        .args(args)
+        .current_dir(workspace())
+        // Point every Azure endpoint at a closed port: a call would fail loudly instead of leaving.
+        .env("AGENTPOOL_ARM_ENDPOINT", "http://127.0.0.1:9")
+        .env_remove("AZURE_SUBSCRIPTION_ID")
+        .output()
+        .expect("agentpool runs")
+}
+
+fn fixtures() -> Vec<(String, String)> {
+    let dir = workspace().join("tests/fixtures/bad-parameters");
+    let mut found: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .expect("fixtures folder")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext != "expected"))
+        .map(|path| {
+            let expected = std::fs::read_to_string(path.with_extension("expected"))
+                .unwrap_or_else(|_| panic!("{} has no .expected file", path.display()));
+            let relative = path.strip_prefix(workspace()).expect("inside workspace").to_string_lossy().into_owned();
+            (relative, expected)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn there_are_at_least_twelve_distinct_bad_files() {
+    let all = fixtures();
+    assert!(all.len() >= 12, "only {} bad parameter files", all.len());
+    let mut messages: Vec<&String> = all.iter().map(|(_, expected)| expected).collect();
+    messages.dedup();
+    assert_eq!(messages.len(), all.len(), "two fixtures expect the same message");
+}
+
+#[test]
+fn plan_rejects_each_bad_file_with_its_exact_messages_and_exit_code_2() {
+    for (file, expected) in fixtures() {
+        let output = agentpool(&["plan", "--offline", "--parameters", &file]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr, expected, "messages for {file}");
+        assert_eq!(output.status.code(), Some(2), "exit code for {file}");
+        assert!(output.stdout.is_empty(), "{file}: nothing is planned from a bad file");
+        for line in stderr.lines() {
+            assert!(line.starts_with(&format!("{file}: ")), "{file}: every line names the file: {line}");
+            assert!(line.contains(" — "), "{file}: every line says how to fix it: {line}");
+        }
+    }
+}
+
+#[test]
+fn validate_reports_the_same_messages() {
+    for (file, expected) in fixtures() {
+        let output = agentpool(&["validate", &file]);
+        assert_eq!(String::from_utf8_lossy(&output.stderr), expected, "messages for {file}");
+        assert_eq!(output.status.code(), Some(2), "exit code for {file}");
+    }
+}
+
+#[test]
+fn the_file_the_bad_ones_derive_from_is_valid() {
+    let output = agentpool(&["plan", "--offline", "--parameters", "tests/fixtures/minimal.parameters.linux.json"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn a_missing_environment_file_names_the_path_it_looked_for() {
+    let output = agentpool(&["plan", "--offline", "--environment", "prd", "--os", "linux"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("yaml-templates/parameters/prd.parameters.linux.json: cannot read the file: "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_environment_and_os_are_usage_errors() {
+    let output = agentpool(&["plan", "--offline", "--environment", "qa", "--os", "linux"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "--environment: unknown environment 'qa' — use one of sbx, dev, int, prd\n"
+    );
+}
