@@ -40,6 +40,7 @@ pub fn load(path: &Path) -> Result<LoadedParameters, Diagnostics> {
     let walk = schema::validate(&mut document.value, &file);
     let mut found = walk.diagnostics;
     rules::check_names(&file, &walk.rule_checks, &mut found);
+    rules::check_document(&file, &document.value, &mut found);
     if !found.is_empty() {
         return Err(Diagnostics(found));
     }

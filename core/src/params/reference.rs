@@ -80,7 +80,7 @@ fn row(root: &Value, name: &str, schema: &Value, required: bool) -> String {
         "| `{name}` | {} | {} | {default} | {} |",
         type_of(root, schema),
         if required { "yes" } else { "" },
-        description.replace('|', "\\|")
+        description.replace('|', "\\|").replace('<', "&lt;").replace('>', "&gt;")
     )
 }
 

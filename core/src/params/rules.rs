@@ -29,6 +29,32 @@ pub fn check_names(file: &str, checks: &[RuleCheck], out: &mut Vec<Diagnostic>) 
     }
 }
 
+/// Checks the schema cannot express, on the document before it is typed: a `SharedImageVersion`
+/// source names its version with exactly one of `imageVersionID` (seed 000) or `imageVersionId`
+/// (swagger).
+pub fn check_document(file: &str, document: &serde_json::Value, out: &mut Vec<Diagnostic>) {
+    let Some(source) = document.pointer("/parameters/imageSource/value") else { return };
+    if source.get("type").and_then(|t| t.as_str()) != Some("SharedImageVersion") {
+        return;
+    }
+    let at = JsonPath::parameter("imageSource");
+    match (source.get("imageVersionID").is_some(), source.get("imageVersionId").is_some()) {
+        (false, false) => out.push(Diagnostic::at(
+            file,
+            &at.key("imageVersionID"),
+            "missing required field",
+            "add \"imageVersionID\": \"<resource id of the gallery image version>\"",
+        )),
+        (true, true) => out.push(Diagnostic::at(
+            file,
+            &at.key("imageVersionId"),
+            "imageVersionID and imageVersionId are both given",
+            "keep one of them",
+        )),
+        _ => {}
+    }
+}
+
 /// Checks across fields; `scripts_dir` is the OS folder of the short-form scripts.
 pub fn check_semantics(file: &str, parameters: &Parameters, scripts_dir: &Path, out: &mut Vec<Diagnostic>) {
     let mut report = |path: JsonPath, problem: String, fix: String| out.push(Diagnostic::at(file, &path, problem, fix));

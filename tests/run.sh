@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every check of agentpool on a fresh machine: installs the test tools it needs (pinned,
+# cached under .cache/), then formatting, lints and all tests.
+#
+#   tests/run.sh            everything
+#   tests/run.sh --quick    cargo tests only (tools must already be installed)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export AGENTPOOL_SPECS_DIR="${AGENTPOOL_SPECS_DIR:-$root/../shared/specs}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [[ ! -d "$AGENTPOOL_SPECS_DIR" ]]; then
+  echo "official specs not found at $AGENTPOOL_SPECS_DIR — set AGENTPOOL_SPECS_DIR" >&2
+  exit 2
+fi
+
+if [[ "${1:-}" != "--quick" ]]; then
+  step "test tools (npm, pinned in tests/node/package-lock.json)"
+  if ! command -v npm >/dev/null 2>&1; then
+    apt-get update
+    apt-get install -y --no-install-recommends nodejs npm
+  fi
+  stamp="tests/node/node_modules/.installed-lock"
+  if ! cmp -s tests/node/package-lock.json "$stamp" 2>/dev/null; then
+    npm ci --prefix tests/node --no-audit --no-fund --cache "$root/.cache/npm" --loglevel=error
+    cp tests/node/package-lock.json "$stamp"
+  fi
+
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+
+  step "cargo clippy --all-targets -- -D warnings"
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi
+
+step "cargo test"
+cargo test --workspace --locked
