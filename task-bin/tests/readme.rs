@@ -25,7 +25,9 @@ fn the_parameter_reference_matches_the_schema() {
         "README.md's parameter reference differs from the schema: regenerate it with \
          `cargo run -q -p agentpool -- schema --reference` between the markers"
     );
-    for parameter in ["imageSource", "customizationSteps", "scaleSet.subnetId", "natGateway.publicIpCount", "agentPool.maxCapacity"] {
+    for parameter in
+        ["imageSource", "customizationSteps", "scaleSet.subnetId", "natGateway.publicIpCount", "agentPool.maxCapacity"]
+    {
         assert!(generated.contains(&format!("`{parameter}`")), "reference lacks {parameter}");
     }
 }

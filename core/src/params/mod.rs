@@ -135,3 +135,79 @@ pub fn resolve_path(dir: &Path, environment: Environment, os: OsType) -> PathBuf
     }
     ["yaml", "yml"].iter().map(|ext| dir.join(format!("{stem}.{ext}"))).find(|p| p.exists()).unwrap_or(json)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples_dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters")
+    }
+
+    #[test]
+    fn both_examples_load() {
+        for os in [OsType::Linux, OsType::Windows] {
+            let path = resolve_path(&examples_dir(), Environment::Sbx, os);
+            let loaded = load(&path).unwrap_or_else(|d| panic!("{d}"));
+            assert_eq!(loaded.parameters.image_definition.os_type, os);
+            assert!(loaded.parameters.scale_set.is_some() && loaded.parameters.agent_pool.is_some());
+        }
+    }
+
+    #[test]
+    fn a_yaml_file_of_the_same_shape_loads_to_the_same_parameters() {
+        let json_path = examples_dir().join("sbx.parameters.linux.json");
+        let value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+        let yaml_path = examples_dir().join(format!("sbx.parameters.linux.{}.test.yaml", std::process::id()));
+        std::fs::write(&yaml_path, serde_norway::to_string(&value).unwrap()).unwrap();
+        let from_yaml = load(&yaml_path);
+        std::fs::remove_file(&yaml_path).unwrap();
+        assert_eq!(from_yaml.unwrap().parameters, load(&json_path).unwrap().parameters);
+    }
+
+    #[test]
+    fn every_rule_the_schema_names_exists() {
+        fn visit(node: &serde_json::Value, found: &mut Vec<String>) {
+            match node {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(rule)) = map.get("x-rule") {
+                        found.push(rule.clone());
+                    }
+                    map.values().for_each(|v| visit(v, found));
+                }
+                serde_json::Value::Array(items) => items.iter().for_each(|v| visit(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        visit(&schema::SCHEMA, &mut found);
+        assert!(found.len() > 20);
+        for rule in found {
+            assert!(crate::naming::RULES.contains(&rule.as_str()), "unknown x-rule {rule}");
+        }
+    }
+
+    #[test]
+    fn environment_and_os_resolve_to_seed_file_names() {
+        let path = resolve_path(Path::new("params"), Environment::Dev, OsType::Windows);
+        assert_eq!(path, Path::new("params/dev.parameters.windows.json"));
+        assert_eq!("PRD".parse::<Environment>(), Ok(Environment::Prd));
+        assert!("qa".parse::<Environment>().is_err());
+    }
+
+    #[test]
+    fn seed_shared_image_version_source_loads() {
+        let path = examples_dir().join("sbx.parameters.linux.json");
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        value["parameters"]["imageSource"]["value"] = serde_json::json!({
+            "type": "SharedImageVersion",
+            "imageVersionID": "/subscriptions/c64d2kd9-4679-45f5-b17a-e27b0214acp4d/resourceGroups/scale-set-rg/providers/Microsoft.Compute/galleries/mygallery/images/mydefinition/versions/0.24457.34028"
+        });
+        let copy = examples_dir().join(format!("sbx.parameters.linux.{}.siv.json", std::process::id()));
+        std::fs::write(&copy, value.to_string()).unwrap();
+        let loaded = load(&copy);
+        std::fs::remove_file(&copy).unwrap();
+        let loaded = loaded.unwrap_or_else(|d| panic!("{d}"));
+        assert!(matches!(loaded.parameters.image_source, crate::aib::ImageSource::SharedImageVersion { .. }));
+    }
+}

@@ -380,3 +380,88 @@ impl Resources {
 fn to_json(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn linux_example() -> LoadedParameters {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
+        crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"))
+    }
+
+    fn at(now: OffsetDateTime) -> PlanContext<'static> {
+        PlanContext {
+            subscription: Some("00000000-0000-0000-0000-000000000000"),
+            version: VersionInputs { now, cli_version: None, repo_dir: None },
+        }
+    }
+
+    #[test]
+    fn a_new_build_of_unchanged_content_keeps_the_template_name() {
+        let loaded = linux_example();
+        let monday = desired_state(&loaded, &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
+        let tuesday = desired_state(&loaded, &at(datetime!(2024-11-18 08:00:00 UTC))).unwrap();
+        assert_eq!(monday.image_version.to_string(), "0.24322.55884");
+        assert_ne!(monday.image_version, tuesday.image_version);
+        assert_eq!(monday.image_template_name, tuesday.image_template_name);
+    }
+
+    #[test]
+    fn a_changed_script_renames_the_template() {
+        let mut loaded = linux_example();
+        let before = desired_state(&loaded, &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
+        loaded.parameters.build_vm_size = "Standard_D8s_v5".to_owned();
+        let after = desired_state(&loaded, &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
+        assert_ne!(before.image_template_name, after.image_template_name);
+        assert!(after.image_template_name.starts_with("it-agents-sbx-linux-"));
+    }
+
+    #[test]
+    fn every_dependency_is_a_planned_resource_listed_earlier() {
+        let desired = desired_state(&linux_example(), &at(OffsetDateTime::now_utc())).unwrap();
+        for (index, resource) in desired.resources.iter().enumerate() {
+            for dependency in &resource.depends_on {
+                let position = desired.resources.iter().position(|r| &r.id == dependency);
+                assert!(
+                    position.is_some_and(|p| p < index),
+                    "{} depends on unplanned or later {dependency}",
+                    resource.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_scale_set_meets_azure_devops_rules_and_boots_the_new_version() {
+        let desired = desired_state(&linux_example(), &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
+        let scale_set = desired.resources.iter().find(|r| r.kind == scale_set::KIND).unwrap();
+        let properties = &scale_set.body["properties"];
+        assert_eq!(properties["overprovision"], false);
+        assert_eq!(properties["upgradePolicy"]["mode"], "Manual");
+        assert_eq!(properties["singlePlacementGroup"], false);
+        assert_eq!(properties["platformFaultDomainCount"], 1);
+        let image = properties["virtualMachineProfile"]["storageProfile"]["imageReference"]["id"].as_str().unwrap();
+        assert!(image.ends_with("/images/ubuntu-2204-agent/versions/0.24322.55884"), "{image}");
+        assert!(properties["virtualMachineProfile"].get("extensionProfile").is_none(), "the agent is never baked in");
+    }
+
+    #[test]
+    fn scripts_are_uploaded_under_their_os_and_run_with_their_checksum() {
+        let desired = desired_state(&linux_example(), &at(OffsetDateTime::now_utc())).unwrap();
+        let template = desired.resources.iter().find(|r| r.kind == image_template::KIND).unwrap();
+        let upload = desired.uploads.iter().find(|u| u.blob_name == "linux/install-tools.sh").unwrap();
+        let step = template.body["properties"]["customize"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["scriptUri"].as_str().is_some_and(|u| u.ends_with("/aibscripts/linux/install-tools.sh")))
+            .unwrap();
+        assert_eq!(step["type"], "Shell");
+        assert_eq!(step["sha256Checksum"], upload.sha256.as_str());
+    }
+}
