@@ -30,6 +30,14 @@ if [[ "${1:-}" != "--quick" ]]; then
     cp tests/node/package-lock.json "$stamp"
   fi
 
+  step "test tools (PyPI, pinned in tests/python/requirements.txt)"
+  venv="$root/.cache/venv"
+  if ! cmp -s tests/python/requirements.txt "$venv/.installed-requirements" 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --cache-dir "$root/.cache/pip" -r tests/python/requirements.txt
+    cp tests/python/requirements.txt "$venv/.installed-requirements"
+  fi
+
   step "cargo fmt --check"
   cargo fmt --all -- --check
 
