@@ -5,7 +5,9 @@
 //! binary renders what it returns.
 
 pub mod aib;
+pub mod apply;
 pub mod naming;
+pub mod events;
 pub mod params;
 pub mod plan;
 pub mod resources;

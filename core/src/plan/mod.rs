@@ -6,6 +6,8 @@
 //! and the subscription as `{subscriptionId}` unless one is given. Comparing this desired state
 //! with what Azure has (create / update / no change) builds on it.
 
+pub mod diff;
+
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -36,6 +38,53 @@ pub struct DesiredResource {
     /// Query parameters of the create call, for APIs that take them (Azure DevOps).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<Value>,
+    /// Which step deploys it.
+    pub stage: Stage,
+    /// Body fields filled from resources created earlier, e.g. an identity's principal id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub bindings: Vec<Binding>,
+}
+
+/// The steps of seed 000, each deploying its share of the desired state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    /// Resource group, storage and scripts, identity and roles, gallery and image definition.
+    Infra,
+    /// The Image Builder template (and its run).
+    Image,
+    /// Scale set, NAT gateway and the Azure DevOps agent pool.
+    Pool,
+}
+
+/// A body field whose value comes from another resource once that exists: the body shows a
+/// `<…: known after apply>` placeholder until then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Binding {
+    /// JSON pointer into this resource's body, e.g. `/properties/principalId`.
+    pub field: String,
+    /// Id of the resource the value comes from.
+    pub from: String,
+    /// JSON pointer into that resource as Azure returns it.
+    pub value: String,
+}
+
+impl DesiredResource {
+    /// The body with every binding filled from `lookup(id)`, the live resources by id.
+    /// Returns the pointer of the first binding that cannot be filled yet.
+    pub fn bound_body<'a>(&self, lookup: impl Fn(&str) -> Option<&'a Value>) -> Result<Value, String> {
+        let mut body = self.body.clone();
+        for binding in &self.bindings {
+            let value = lookup(&binding.from)
+                .and_then(|source| source.pointer(&binding.value))
+                .ok_or_else(|| format!("{} of {}", binding.value, binding.from))?;
+            if let Some(slot) = body.pointer_mut(&binding.field) {
+                *slot = value.clone();
+            }
+        }
+        Ok(body)
+    }
 }
 
 /// The desired state of one parameter file.
@@ -156,7 +205,13 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
             role_assignment::API_VERSION,
             &[scope, &identity_id],
             to_json(&body),
-        );
+        )
+        .bindings
+        .push(Binding {
+            field: "/properties/principalId".to_owned(),
+            from: identity_id.clone(),
+            value: "/properties/principalId".to_owned(),
+        });
     }
 
     let gallery_id = resources::resource_id(sub, &p.resource_group_name, gallery::KIND, &p.gallery_name);
@@ -180,6 +235,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
     );
 
     // Image template.
+    out.stage = Stage::Image;
     let container_url =
         format!("{}{}", storage_account::public_blob_endpoint(&p.storage_account_name), p.storage_container_name);
     let (customize, uploads) = scripts::expand(&p.customization_steps, os, &loaded.scripts_dir, &container_url)?;
@@ -220,7 +276,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
     let template_name = image_template::name(&p.image_template_name, &template);
     let template_id = resources::resource_id(sub, &p.resource_group_name, image_template::KIND, &template_name);
     let role_ids: Vec<String> =
-        out.0.iter().filter(|r| r.kind == role_assignment::KIND).map(|r| r.id.clone()).collect();
+        out.list.iter().filter(|r| r.kind == role_assignment::KIND).map(|r| r.id.clone()).collect();
     let mut template_deps: Vec<&str> = vec![&definition_id, &container_id, &identity_id];
     template_deps.extend(role_ids.iter().map(String::as_str));
     out.add(
@@ -233,6 +289,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
     );
 
     // Scale set, network and agent pool.
+    out.stage = Stage::Pool;
     if let (Some(spec), Some(ss_rg), Some(ss_location)) =
         (&p.scale_set, p.scale_set_resource_group(), p.scale_set_location())
     {
@@ -346,12 +403,21 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
         image_version,
         image_template_name: template_name,
         uploads,
-        resources: out.0,
+        resources: out.list,
     })
 }
 
-#[derive(Default)]
-struct Resources(Vec<DesiredResource>);
+struct Resources {
+    list: Vec<DesiredResource>,
+    /// Stage of the resources added next.
+    stage: Stage,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Self { list: Vec::new(), stage: Stage::Infra }
+    }
+}
 
 impl Resources {
     fn add(
@@ -363,7 +429,7 @@ impl Resources {
         depends_on: &[&str],
         body: Value,
     ) -> &mut DesiredResource {
-        self.0.push(DesiredResource {
+        self.list.push(DesiredResource {
             kind,
             name: name.to_owned(),
             id: id.to_owned(),
@@ -371,9 +437,11 @@ impl Resources {
             depends_on: depends_on.iter().map(|d| (*d).to_owned()).collect(),
             body,
             query: None,
+            stage: self.stage,
+            bindings: Vec::new(),
         });
-        let last = self.0.len() - 1;
-        &mut self.0[last]
+        let last = self.list.len() - 1;
+        &mut self.list[last]
     }
 }
 

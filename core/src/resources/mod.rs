@@ -38,6 +38,14 @@ pub fn resource_id(subscription: &str, group: &str, provider_type: &str, name: &
     format!("{}/providers/{provider_type}/{name}", resource_group_id(subscription, group))
 }
 
+/// Body fields Azure never returns (secrets), which a comparison with the live resource skips.
+pub fn write_only(kind: &str) -> &'static [&'static str] {
+    match kind {
+        scale_set::KIND => &["properties.virtualMachineProfile.osProfile.adminPassword"],
+        _ => &[],
+    }
+}
+
 /// Marker for a value only known once an earlier step ran, e.g. `<principalId of identity x>`.
 pub fn known_after_apply(what: &str) -> String {
     format!("<{what}: known after apply>")

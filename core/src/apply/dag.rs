@@ -1,0 +1,257 @@
+//! Running a live plan: every change as soon as what it depends on is done, at most
+//! `parallelism` at a time.
+//!
+//! Resources that need no change are done from the start (their live state feeds the bindings
+//! of others). When a resource fails, what depends on it is skipped and everything else still
+//! runs, so one re-run converges the rest. Script uploads are nodes too: they wait for the
+//! container, and read the blob endpoint from the storage account as Azure reports it.
+//!
+//! Caveat: the executor is one task polling many futures, which suits I/O-bound work (HTTP
+//! calls); it never blocks a thread.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::FutureExt;
+use serde_json::Value;
+
+use super::live::LivePlan;
+use super::{ResourceStore, ScriptStore, StoreError};
+use crate::events::{Action, Event, EventSink};
+use crate::scripts::ScriptUpload;
+
+/// Where the scripts go: the container resource and its storage account.
+#[derive(Debug, Clone)]
+pub struct ScriptTarget {
+    /// Resource id of the storage account (its live `properties.primaryEndpoints.blob` is used).
+    pub account_id: String,
+    /// Resource id of the blob container, which uploads wait for.
+    pub container_id: String,
+    pub container_name: String,
+    pub uploads: Vec<ScriptUpload>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    /// Resource ids written, in completion order.
+    pub written: Vec<String>,
+    /// Resource ids (and blob names) that failed, with the error.
+    pub failed: Vec<(String, StoreError)>,
+    /// Resources not attempted because a dependency failed.
+    pub skipped: Vec<String>,
+    pub scripts_sent: usize,
+    pub scripts_unchanged: usize,
+    pub elapsed: Duration,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+enum Work<'p> {
+    Resource(usize),
+    Upload(&'p ScriptUpload),
+}
+
+struct Node<'p> {
+    id: String,
+    depends_on: Vec<String>,
+    work: Work<'p>,
+}
+
+enum Completed {
+    Resource(Value),
+    Upload { sent: bool },
+}
+
+type Outcome = (usize, Result<Completed, StoreError>, Duration);
+
+/// Applies `plan` (and uploads `scripts`) with at most `parallelism` operations in flight.
+pub async fn apply<S: ResourceStore, B: ScriptStore>(
+    store: &S,
+    blobs: &B,
+    plan: &LivePlan,
+    scripts: Option<&ScriptTarget>,
+    parallelism: usize,
+    sink: &dyn EventSink,
+) -> ApplyReport {
+    let started = Instant::now();
+    let mut nodes: Vec<Node<'_>> = plan
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(index, a)| Node {
+            id: a.resource.id.clone(),
+            depends_on: a.resource.depends_on.clone(),
+            work: Work::Resource(index),
+        })
+        .collect();
+    if let Some(target) = scripts {
+        for upload in &target.uploads {
+            nodes.push(Node {
+                id: format!("{}/{}", target.container_id, upload.blob_name),
+                depends_on: vec![target.container_id.clone(), target.account_id.clone()],
+                work: Work::Upload(upload),
+            });
+        }
+    }
+
+    let mut live: HashMap<String, Value> = HashMap::new();
+    let mut done = vec![false; nodes.len()];
+    let mut started_nodes = vec![false; nodes.len()];
+    let mut report = ApplyReport::default();
+    let known = |id: &str| nodes.iter().any(|n| n.id.eq_ignore_ascii_case(id));
+
+    // Unchanged resources are done from the start.
+    for (index, node) in nodes.iter().enumerate() {
+        if let Work::Resource(action) = node.work {
+            let planned = &plan.actions[action];
+            if planned.action == Action::NoChange {
+                done[index] = true;
+                started_nodes[index] = true;
+                if let Some(value) = &planned.live {
+                    live.insert(node.id.to_lowercase(), value.clone());
+                }
+            }
+        }
+    }
+
+    let mut running: FuturesUnordered<BoxFuture<'_, Outcome>> = FuturesUnordered::new();
+    loop {
+        // Skip what depends on a failure; start what is ready.
+        for index in 0..nodes.len() {
+            if started_nodes[index] {
+                continue;
+            }
+            let node = &nodes[index];
+            let failed_dependency = node.depends_on.iter().find(|dep| {
+                report.failed.iter().any(|(id, _)| id.eq_ignore_ascii_case(dep))
+                    || report.skipped.iter().any(|id| id.eq_ignore_ascii_case(dep))
+            });
+            if let Some(dependency) = failed_dependency {
+                started_nodes[index] = true;
+                done[index] = true;
+                report.skipped.push(node.id.clone());
+                let (kind, name) = label(plan, node);
+                sink.emit(Event::Skipped { kind, name, because: dependency.clone() });
+                continue;
+            }
+            let ready = node.depends_on.iter().all(|dep| {
+                !known(dep) || nodes.iter().zip(&done).any(|(n, finished)| *finished && n.id.eq_ignore_ascii_case(dep))
+            });
+            if !ready || running.len() >= parallelism.max(1) {
+                continue;
+            }
+            started_nodes[index] = true;
+            running.push(start(store, blobs, plan, scripts, node, index, &live, sink));
+        }
+        let Some((index, result, elapsed)) = running.next().await else { break };
+        done[index] = true;
+        let node = &nodes[index];
+        let (kind, name) = label(plan, node);
+        match result {
+            Ok(Completed::Resource(value)) => {
+                if let Work::Resource(action) = node.work {
+                    let action = plan.actions[action].action;
+                    sink.emit(Event::Finished { kind, name, action, id: node.id.clone(), elapsed });
+                }
+                report.written.push(node.id.clone());
+                live.insert(node.id.to_lowercase(), value);
+            }
+            Ok(Completed::Upload { sent }) => {
+                if sent {
+                    report.scripts_sent += 1;
+                } else {
+                    report.scripts_unchanged += 1;
+                }
+            }
+            Err(error) => {
+                sink.emit(Event::Failed { kind, name, error: error.message.clone() });
+                report.failed.push((node.id.clone(), error));
+            }
+        }
+    }
+    for (index, node) in nodes.iter().enumerate() {
+        if !started_nodes[index] {
+            report.skipped.push(node.id.clone());
+        }
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn label(plan: &LivePlan, node: &Node<'_>) -> (String, String) {
+    match node.work {
+        Work::Resource(action) => {
+            let resource = &plan.actions[action].resource;
+            (resource.kind.to_owned(), resource.name.clone())
+        }
+        Work::Upload(upload) => ("script".to_owned(), upload.blob_name.clone()),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start<'a, S: ResourceStore, B: ScriptStore>(
+    store: &'a S,
+    blobs: &'a B,
+    plan: &'a LivePlan,
+    scripts: Option<&'a ScriptTarget>,
+    node: &Node<'a>,
+    index: usize,
+    live: &HashMap<String, Value>,
+    sink: &'a dyn EventSink,
+) -> BoxFuture<'a, Outcome> {
+    let began = Instant::now();
+    match node.work {
+        Work::Resource(action_index) => {
+            let planned = &plan.actions[action_index];
+            let resource = &planned.resource;
+            sink.emit(Event::Started {
+                kind: resource.kind.to_owned(),
+                name: resource.name.clone(),
+                action: planned.action,
+            });
+            let body = resource.bound_body(|id| live.get(&id.to_lowercase()));
+            async move {
+                let result = match body {
+                    Ok(body) => store.put(resource, &body).await.map(Completed::Resource),
+                    Err(missing) => {
+                        Err(StoreError::operation(format!("{} cannot be written: {missing} is not known", resource.id)))
+                    }
+                };
+                (index, result, began.elapsed())
+            }
+            .boxed()
+        }
+        Work::Upload(upload) => {
+            let target = scripts.expect("upload nodes exist only with a script target");
+            let endpoint = live
+                .get(&target.account_id.to_lowercase())
+                .and_then(|account| account.pointer("/properties/primaryEndpoints/blob"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            async move {
+                let result = match endpoint {
+                    Some(endpoint) => {
+                        let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), target.container_name);
+                        blobs.upload(&container_url, upload).await.map(|sent| {
+                            sink.emit(Event::Uploaded { blob: upload.blob_name.clone(), bytes: upload.bytes, sent });
+                            Completed::Upload { sent }
+                        })
+                    }
+                    None => Err(StoreError::operation(format!(
+                        "{}: the storage account reports no blob endpoint",
+                        target.account_id
+                    ))),
+                };
+                (index, result, began.elapsed())
+            }
+            .boxed()
+        }
+    }
+}
