@@ -255,3 +255,114 @@ fn start<'a, S: ResourceStore, B: ScriptStore>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::apply::live;
+    use crate::apply::memory::MemoryStore;
+    use crate::events::Discard;
+    use crate::plan::{desired_state, DesiredState, PlanContext, Stage};
+    use crate::resources::{self, role_assignment, storage_account};
+
+    fn infra() -> (DesiredState, Vec<crate::plan::DesiredResource>, ScriptTarget) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
+        let loaded = crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
+        let mut context = PlanContext::offline_now();
+        context.subscription = Some("00000000-0000-0000-0000-000000000000");
+        let desired = desired_state(&loaded, &context).unwrap();
+        let resources: Vec<_> = desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
+        let account = resources.iter().find(|r| r.kind == storage_account::KIND).unwrap();
+        let container = resources.iter().find(|r| r.kind == resources::blob_container::KIND).unwrap();
+        let target = ScriptTarget {
+            account_id: account.id.clone(),
+            container_id: container.id.clone(),
+            container_name: container.name.clone(),
+            uploads: desired.uploads.clone(),
+        };
+        (desired, resources, target)
+    }
+
+    fn latency(kind: &str) -> Duration {
+        Duration::from_secs(match kind {
+            storage_account::KIND => 20,
+            resources::gallery::KIND | resources::gallery_image::KIND => 8,
+            _ => 2,
+        })
+    }
+
+    fn store() -> MemoryStore {
+        MemoryStore::new(latency, |duration| Box::pin(tokio::time::sleep(duration)))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_run_creates_everything_and_a_second_writes_nothing() {
+        let (_, resources, target) = infra();
+        let store = store();
+        let first = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        assert_eq!(first.writes(), resources.len());
+        let report = apply(&store, &store, &first, Some(&target), 8, &Discard).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert_eq!(report.scripts_sent, target.uploads.len());
+
+        let role = resources.iter().find(|r| r.kind == role_assignment::KIND).unwrap();
+        assert_eq!(
+            store.resource(&role.id).unwrap()["properties"]["principalId"],
+            "principal-of-id-agents-sbx-imagebuilder"
+        );
+
+        let writes_before = store.writes.load(std::sync::atomic::Ordering::Relaxed);
+        let second = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        assert_eq!(
+            second.writes(),
+            0,
+            "{:#?}",
+            second.actions.iter().map(|a| (&a.resource.name, &a.changes)).collect::<Vec<_>>()
+        );
+        let report = apply(&store, &store, &second, Some(&target), 8, &Discard).await;
+        assert_eq!(store.writes.load(std::sync::atomic::Ordering::Relaxed), writes_before);
+        assert_eq!((report.scripts_sent, report.scripts_unchanged), (0, target.uploads.len()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn independent_resources_run_in_parallel_along_the_critical_path() {
+        let (_, resources, target) = infra();
+        let store = store();
+        let plan = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        let clock = tokio::time::Instant::now();
+        apply(&store, &store, &plan, Some(&target), 8, &Discard).await;
+        // (virtual time: the runtime's clock is paused and jumps to each sleep's end)
+        // group 2 s → storage 20 s → container 2 s (uploads take no virtual time) or the
+        // storage role 2 s: 24 s; the gallery branch takes 2 + 8 + 8 = 18 s.
+        assert_eq!(clock.elapsed(), Duration::from_secs(24));
+        let clock = tokio::time::Instant::now();
+        apply(&store, &store, &plan, Some(&target), 1, &Discard).await;
+        let total: Duration = resources.iter().map(|r| latency(r.kind)).sum();
+        assert_eq!(clock.elapsed(), total, "with one slot, nothing overlaps");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_skips_its_dependents_and_a_rerun_converges() {
+        let (_, resources, target) = infra();
+        let store = store();
+        let account = resources.iter().find(|r| r.kind == storage_account::KIND).unwrap();
+        store.fail_next_write(&account.id);
+        let plan = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        let report = apply(&store, &store, &plan, Some(&target), 8, &Discard).await;
+        assert_eq!(report.failed.len(), 1);
+        // The container, the storage role assignment and both uploads wait for the account.
+        assert_eq!(report.skipped.len(), 2 + target.uploads.len(), "{:?}", report.skipped);
+        assert!(store
+            .resource(&resources.iter().find(|r| r.kind == resources::gallery_image::KIND).unwrap().id)
+            .is_some());
+
+        let rerun = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        assert_eq!(rerun.writes(), 3);
+        let report = apply(&store, &store, &rerun, Some(&target), 8, &Discard).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert_eq!(live::plan(&store, &resources, 8, &Discard).await.unwrap().writes(), 0);
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod dag;
 pub mod live;
+pub mod memory;
 
 use std::future::Future;
 
