@@ -6,6 +6,8 @@
 
 pub mod aib;
 pub mod apply;
+pub mod blob;
+pub mod arm;
 pub mod naming;
 pub mod events;
 pub mod params;

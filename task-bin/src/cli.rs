@@ -17,8 +17,15 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the desired state of every resource a parameter file describes.
+    /// Show what a deployment would change: create, update (with the fields) or no change per
+    /// resource; with --offline, the desired state of every resource without calling Azure.
     Plan(PlanArgs),
+    /// Deploy the infrastructure: resource group, storage and scripts, identity and roles, gallery
+    /// and image definition.
+    #[command(subcommand)]
+    Infra(InfraCommand),
+    /// Run the steps of a scope in order: infra, then image build (seed 000's scopes).
+    Up(UpArgs),
     /// Validate parameter files without calling Azure.
     Validate(ValidateArgs),
     /// Print the parameter file JSON schema, or the parameter reference as Markdown.
@@ -66,6 +73,47 @@ pub struct PlanArgs {
     pub image_version: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InfraCommand {
+    /// Plan the infrastructure against Azure and apply the changes.
+    Deploy(DeployArgs),
+}
+
+/// What `up` deploys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    /// Infrastructure, then the image build.
+    All,
+    /// The infrastructure only.
+    Infra,
+    /// The image build only (the infrastructure must exist).
+    Image,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub selection: ParameterSelection,
+    /// Subscription to deploy to.
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    /// Operations in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Image version for the semver strategy when the parameter file gives none.
+    #[arg(long)]
+    pub image_version: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// all, infra or image.
+    #[arg(long, value_enum, default_value_t = Scope::All)]
+    pub scope: Scope,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
 }
 
 #[derive(Debug, Args)]

@@ -4,18 +4,33 @@ use std::path::{Path, PathBuf};
 
 use agentpool_core::aib::OsType;
 use agentpool_core::params::{self, Environment, LoadedParameters};
-use agentpool_core::plan::{self, PlanContext, PlanError};
+use agentpool_core::plan::{self, DesiredState, PlanContext, PlanError, Stage};
 use agentpool_core::version::VersionInputs;
 
-use crate::cli::{Cli, Command, OutputFormat, ParameterSelection, PlanArgs, SchemaArgs, ValidateArgs};
+use crate::cli::{
+    Cli, Command, DeployArgs, InfraCommand, OutputFormat, ParameterSelection, PlanArgs, SchemaArgs, Scope, UpArgs,
+    ValidateArgs,
+};
+use crate::deploy::{self, Azure};
+use crate::progress::Terminal;
 use crate::{render, Failure};
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Plan(args) => plan(args),
+        Command::Plan(args) if args.offline => plan_offline(args),
+        Command::Plan(args) => runtime()?.block_on(plan_live(args)),
+        Command::Infra(InfraCommand::Deploy(args)) => runtime()?.block_on(infra_deploy(args)),
+        Command::Up(args) => runtime()?.block_on(up(args)),
         Command::Validate(args) => validate(args),
         Command::Schema(args) => schema(args),
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Operation(format!("cannot start the async runtime: {e}")))
 }
 
 fn parameter_file(selection: &ParameterSelection) -> Result<PathBuf, Failure> {
@@ -40,27 +55,30 @@ fn load(path: &Path) -> Result<LoadedParameters, Failure> {
     params::load(path).map_err(|diagnostics| Failure::Usage(diagnostics.to_string()))
 }
 
-fn plan(args: PlanArgs) -> Result<(), Failure> {
-    if !args.offline {
-        return Err(Failure::Usage(
-            "planning against Azure is not available in this build — pass --offline to render the desired state"
-                .to_owned(),
-        ));
-    }
-    let loaded = load(&parameter_file(&args.selection)?)?;
+/// Loads the parameter file and renders its desired state for `subscription`.
+fn desired(
+    selection: &ParameterSelection,
+    subscription: Option<&str>,
+    image_version: Option<&str>,
+) -> Result<DesiredState, Failure> {
+    let loaded = load(&parameter_file(selection)?)?;
     let repo_dir = std::env::current_dir().ok();
     let context = PlanContext {
-        subscription: args.subscription.as_deref(),
+        subscription,
         version: VersionInputs {
             now: time::OffsetDateTime::now_utc(),
-            cli_version: args.image_version.as_deref(),
+            cli_version: image_version,
             repo_dir: repo_dir.as_deref(),
         },
     };
-    let desired = plan::desired_state(&loaded, &context).map_err(|error| match error {
+    plan::desired_state(&loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
         PlanError::Script(error) => Failure::Usage(error.to_string()),
-    })?;
+    })
+}
+
+fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
+    let desired = desired(&args.selection, args.subscription.as_deref(), args.image_version.as_deref())?;
     match args.output {
         OutputFormat::Json => {
             let json = serde_json::to_string_pretty(&desired).map_err(|e| Failure::Operation(e.to_string()))?;
@@ -69,6 +87,45 @@ fn plan(args: PlanArgs) -> Result<(), Failure> {
         OutputFormat::Text => print!("{}", render::plan_tree(&desired)),
     }
     Ok(())
+}
+
+fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
+    subscription.ok_or_else(|| {
+        Failure::Usage(
+            "no subscription — pass --subscription <id> or set AZURE_SUBSCRIPTION_ID (or plan with --offline)"
+                .to_owned(),
+        )
+    })
+}
+
+/// The live plan of the infrastructure: what a deploy would change.
+async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.subscription.as_deref())?;
+    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
+    let azure = Azure::from_env()?;
+    let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
+    match plan.writes() {
+        0 => eprintln!("plan: no changes — the infrastructure matches {}", desired.parameters_file),
+        writes => eprintln!("plan: {writes} of {} resources would change", plan.actions.len()),
+    }
+    Ok(())
+}
+
+async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.subscription.as_deref())?;
+    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
+    let azure = Azure::from_env()?;
+    deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
+}
+
+async fn up(args: UpArgs) -> Result<(), Failure> {
+    match args.scope {
+        Scope::Infra => infra_deploy(args.deploy).await,
+        Scope::All | Scope::Image => Err(Failure::Usage(
+            "up --scope all|image builds the image, which this version of agentpool cannot do yet — use --scope infra"
+                .to_owned(),
+        )),
+    }
 }
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {

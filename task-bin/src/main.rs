@@ -5,6 +5,8 @@
 
 mod cli;
 mod commands;
+mod deploy;
+mod progress;
 mod render;
 
 use std::process::ExitCode;

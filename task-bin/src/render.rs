@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use agentpool_core::plan::{DesiredResource, DesiredState};
 
+use crate::progress::short_kind;
+
 /// The desired state as a readable tree.
 pub fn plan_tree(desired: &DesiredState) -> String {
     let mut out = String::new();
@@ -86,25 +88,5 @@ fn write_yaml(out: &mut String, prefix: &str, label: &str, value: &serde_json::V
     let _ = writeln!(out, "{prefix}{label}:");
     for line in yaml.lines() {
         let _ = writeln!(out, "{prefix}  {line}");
-    }
-}
-
-/// `Microsoft.Compute/galleries/images` → `image definition`, and so on.
-fn short_kind(kind: &str) -> &str {
-    match kind {
-        "Microsoft.Resources/resourceGroups" => "resource group",
-        "Microsoft.Storage/storageAccounts" => "storage account",
-        "Microsoft.Storage/storageAccounts/blobServices/containers" => "blob container",
-        "Microsoft.ManagedIdentity/userAssignedIdentities" => "managed identity",
-        "Microsoft.Authorization/roleAssignments" => "role assignment",
-        "Microsoft.Compute/galleries" => "gallery",
-        "Microsoft.Compute/galleries/images" => "image definition",
-        "Microsoft.VirtualMachineImages/imageTemplates" => "image template",
-        "Microsoft.Network/publicIPAddresses" => "public IP",
-        "Microsoft.Network/publicIPPrefixes" => "public IP prefix",
-        "Microsoft.Network/natGateways" => "NAT gateway",
-        "Microsoft.Compute/virtualMachineScaleSets" => "scale set",
-        "AzureDevOps/elasticPools" => "agent pool",
-        other => other,
     }
 }
