@@ -58,7 +58,7 @@ impl BlobScripts {
                 Ok(header.and_then(base64_decode))
             }
             Err(error) if error.http_status() == Some(StatusCode::NotFound) => Ok(None),
-            Err(error) => Err(StoreError::operation(format!("HEAD {blob_url}: {error}"))),
+            Err(error) => Err(StoreError::operation(format!("HEAD {blob_url}: {}", one_line(&error)))),
         }
     }
 }
@@ -82,8 +82,18 @@ impl ScriptStore for BlobScripts {
         client
             .upload(RequestContent::from(content), Some(options))
             .await
-            .map_err(|e| StoreError::operation(format!("PUT {blob_url}: {e}")))?;
+            .map_err(|e| StoreError::operation(format!("PUT {blob_url}: {}", one_line(&e))))?;
         Ok(true)
+    }
+}
+
+/// `404 ContainerNotFound` rather than the storage service's XML error document.
+fn one_line(error: &azure_core::Error) -> String {
+    match error.kind() {
+        azure_core::error::ErrorKind::HttpResponse { status, error_code, .. } => {
+            format!("{} {}", u16::from(*status), error_code.as_deref().unwrap_or("(no error code)"))
+        }
+        _ => error.to_string().lines().next().unwrap_or_default().to_owned(),
     }
 }
 

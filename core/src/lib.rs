@@ -6,10 +6,10 @@
 
 pub mod aib;
 pub mod apply;
-pub mod blob;
 pub mod arm;
-pub mod naming;
+pub mod blob;
 pub mod events;
+pub mod naming;
 pub mod params;
 pub mod plan;
 pub mod resources;

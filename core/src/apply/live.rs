@@ -37,23 +37,48 @@ impl LivePlan {
 }
 
 /// Compares `resources` with Azure.
+///
+/// Resources are read in waves: a resource whose containing resource (an earlier resource whose
+/// id is a prefix of its own, like a storage account of its container) does not exist is absent
+/// without asking Azure. That saves calls on a first run and avoids 404 answers that some
+/// resource providers' contracts do not define.
 pub async fn plan(
     store: &impl ResourceStore,
     resources: &[DesiredResource],
     parallelism: usize,
     sink: &dyn EventSink,
 ) -> Result<LivePlan, StoreError> {
-    let lives: Vec<Result<Option<Value>, StoreError>> =
-        stream::iter(resources.iter().map(|r| store.get(r))).buffered(parallelism.max(1)).collect().await;
-    let mut by_id: Vec<(&str, Value)> = Vec::new();
-    let mut fetched = Vec::with_capacity(resources.len());
-    for (resource, live) in resources.iter().zip(lives) {
-        let live = live?;
-        if let Some(value) = &live {
-            by_id.push((&resource.id, value.clone()));
+    let containers: Vec<Vec<usize>> = resources
+        .iter()
+        .map(|r| {
+            (0..resources.len())
+                .filter(|&i| is_inside(&r.id, &resources[i].id) && resources[i].id.len() < r.id.len())
+                .collect()
+        })
+        .collect();
+    let mut fetched: Vec<Option<Option<Value>>> = vec![None; resources.len()];
+    while fetched.iter().any(Option::is_none) {
+        let mut wave = Vec::new();
+        for index in 0..resources.len() {
+            if fetched[index].is_some() {
+                continue;
+            }
+            let parents = &containers[index];
+            if parents.iter().any(|&p| matches!(fetched[p], Some(None))) {
+                fetched[index] = Some(None);
+            } else if parents.iter().all(|&p| fetched[p].is_some()) {
+                wave.push(index);
+            }
         }
-        fetched.push(live);
+        let results: Vec<Result<Option<Value>, StoreError>> =
+            stream::iter(wave.iter().map(|&i| store.get(&resources[i]))).buffered(parallelism.max(1)).collect().await;
+        for (index, result) in wave.into_iter().zip(results) {
+            fetched[index] = Some(result?);
+        }
     }
+    let fetched: Vec<Option<Value>> = fetched.into_iter().map(Option::unwrap_or_default).collect();
+    let by_id: Vec<(&str, Value)> =
+        resources.iter().zip(&fetched).filter_map(|(r, live)| live.clone().map(|v| (r.id.as_str(), v))).collect();
     let lookup = |id: &str| by_id.iter().find(|(known, _)| known.eq_ignore_ascii_case(id)).map(|(_, v)| v);
 
     let mut actions = Vec::with_capacity(resources.len());
@@ -80,6 +105,13 @@ pub async fn plan(
         actions.push(PlannedAction { resource: resource.clone(), action, changes, live });
     }
     Ok(LivePlan { actions })
+}
+
+/// True when `inner` lies inside `outer` (`outer` + `/…`), ignoring case as ARM does.
+fn is_inside(inner: &str, outer: &str) -> bool {
+    inner.len() > outer.len() + 1
+        && inner.as_bytes()[outer.len()] == b'/'
+        && inner[..outer.len()].eq_ignore_ascii_case(outer)
 }
 
 /// `properties.allowBlobPublicAccess: true → false`.

@@ -1,0 +1,244 @@
+//! A local Azure for end-to-end tests: one Azurite (real blob storage, pinned in tests/node) per
+//! test binary, and one in-process emulator per test (ARM, Entra), each with its own state and
+//! traffic directory, so tests run in parallel without seeing each other's resources.
+//!
+//! The `agentpool` binary under test talks to them exactly as it talks to Azure: client-secret
+//! credential against the emulator's token endpoint, HTTPS with the emulator's CA given through
+//! `AGENTPOOL_CA_FILE`, blob uploads with Entra tokens to Azurite.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use agentpool_emulator::{Config, Emulator, ReadyInfo};
+
+/// Storage accounts that exist in Azurite: the examples' and one per fault seed.
+pub fn azurite_accounts() -> Vec<String> {
+    let mut accounts = vec!["stagentssbxscripts".to_owned(), "stagentstest".to_owned()];
+    accounts.extend((0..40).map(|n| format!("stfault{n:02}")));
+    accounts
+}
+
+/// Key of every Azurite account (Azurite needs one; requests use Entra tokens).
+const ACCOUNT_KEY: &str = "YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==";
+
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+}
+
+/// Shared for the whole test binary.
+pub struct LocalAzure {
+    pub runtime: tokio::runtime::Runtime,
+    pub azurite_port: u16,
+    /// CA of the certificate Azurite serves.
+    pub azurite_ca: PathBuf,
+    dir: PathBuf,
+}
+
+static LOCAL: OnceLock<LocalAzure> = OnceLock::new();
+
+/// Starts Azurite once; panics with instructions when it is not installed.
+pub fn local_azure() -> &'static LocalAzure {
+    LOCAL.get_or_init(|| {
+        let azurite = workspace().join("tests/node/node_modules/.bin/azurite-blob");
+        assert!(
+            azurite.exists(),
+            "{} is missing: run `npm ci --prefix tests/node` (tests/run.sh does)",
+            azurite.display()
+        );
+        let runtime =
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let dir = std::env::temp_dir().join(format!("agentpool-e2e-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        // An emulator made only for its certificate files, which Azurite then serves.
+        let mut config = Config::for_tests();
+        config.state_dir = Some(dir.join("azurite-tls"));
+        let certificates = runtime.block_on(Emulator::start(config)).expect("certificate emulator");
+        let ready = certificates.ready().clone();
+        runtime.block_on(certificates.shutdown());
+
+        let port = free_port();
+        let accounts: Vec<String> = azurite_accounts().iter().map(|a| format!("{a}:{ACCOUNT_KEY}")).collect();
+        // A shell that stops Azurite when this test process ends, however it ends.
+        let script = format!(
+            "'{}' --blobHost 127.0.0.1 --blobPort {port} --inMemoryPersistence --silent --disableTelemetry \
+             --skipApiVersionCheck --loose --oauth basic --cert '{}' --key '{}' & child=$!; \
+             while kill -0 {} 2>/dev/null; do sleep 1; done; kill $child",
+            azurite.display(),
+            ready.cert_file.display(),
+            ready.key_file.display(),
+            std::process::id()
+        );
+        // Never waited for: the shell outlives nothing but this process, and ends with it.
+        let _watchdog = Command::new("bash")
+            .args(["-c", &script])
+            .env("AZURITE_ACCOUNTS", accounts.join(";"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Azurite starts");
+        #[allow(clippy::zombie_processes)]
+        std::mem::forget(_watchdog);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "Azurite did not listen on port {port} within 30 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        LocalAzure { runtime, azurite_port: port, azurite_ca: ready.ca_file, dir }
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+}
+
+/// One emulator with its own state, for one test.
+pub struct Session {
+    pub ready: ReadyInfo,
+    pub emulator: Option<Emulator>,
+    pub dir: PathBuf,
+    pub traffic_dir: PathBuf,
+    /// The emulator's CA and Azurite's, which the client trusts.
+    pub ca_bundle: PathBuf,
+}
+
+impl LocalAzure {
+    /// Starts an emulator; `configure` may set faults and delays.
+    pub fn session(&self, name: &str, configure: impl FnOnce(&mut Config)) -> Session {
+        let dir = self.dir.join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("session dir");
+        let traffic_dir = dir.join("traffic");
+        let mut config = Config::for_tests();
+        config.state_dir = Some(dir.join("emulator"));
+        config.traffic_dir = Some(traffic_dir.clone());
+        config.lro_delay_ms = 200;
+        config.blob_endpoint_template = format!("https://127.0.0.1:{}/{{account}}/", self.azurite_port);
+        config.blob_ca_file = Some(self.azurite_ca.clone());
+        configure(&mut config);
+        let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
+        let ready = emulator.ready().clone();
+        let ca_bundle = dir.join("ca-bundle.pem");
+        let mut bundle = std::fs::read(&ready.ca_file).expect("emulator CA");
+        bundle.extend(std::fs::read(&self.azurite_ca).expect("Azurite CA"));
+        std::fs::write(&ca_bundle, bundle).expect("CA bundle");
+        Session { ready, emulator: Some(emulator), dir, traffic_dir, ca_bundle }
+    }
+}
+
+impl Session {
+    /// Runs the agentpool binary against this emulator, from the workspace root.
+    pub fn agentpool(&self, args: &[&str]) -> Output {
+        let output = Command::new(env!("CARGO_BIN_EXE_agentpool"))
+            .args(args)
+            .current_dir(workspace())
+            .env("AGENTPOOL_ARM_ENDPOINT", &self.ready.arm_endpoint)
+            .env("AZURE_AUTHORITY_HOST", &self.ready.authority_host)
+            .env("AGENTPOOL_CA_FILE", &self.ca_bundle)
+            .env("AZURE_TENANT_ID", &self.ready.tenant_id)
+            .env("AZURE_CLIENT_ID", &self.ready.client_id)
+            .env("AZURE_CLIENT_SECRET", &self.ready.client_secret)
+            .env("AZURE_SUBSCRIPTION_ID", &self.ready.subscription_id)
+            .env("AGENTPOOL_CREDENTIAL", "client-secret")
+            .output()
+            .expect("agentpool runs");
+        let mut log =
+            std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("agentpool.log")).expect("log");
+        let _ = writeln!(
+            log,
+            "$ agentpool {}\n{}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        output
+    }
+
+    /// Traffic files in exchange order.
+    pub fn traffic_files(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&self.traffic_dir)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// Recorded requests that write (PUT, PATCH, POST, DELETE).
+    pub fn writes_recorded(&self) -> usize {
+        self.traffic_files()
+            .iter()
+            .filter(|path| {
+                let exchange: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(path).unwrap_or_default()).unwrap_or_default();
+                matches!(exchange["liveRequest"]["method"].as_str(), Some("PUT" | "PATCH" | "POST" | "DELETE"))
+            })
+            .count()
+    }
+
+    /// A token for `scope` from the emulator's Entra, and a client trusting the CA bundle.
+    pub fn http(&self) -> reqwest::blocking::Client {
+        let pem = std::fs::read(&self.ca_bundle).expect("bundle");
+        let mut builder = reqwest::blocking::Client::builder();
+        for certificate in reqwest::Certificate::from_pem_bundle(&pem).expect("PEM bundle") {
+            builder = builder.add_root_certificate(certificate);
+        }
+        builder.build().expect("client")
+    }
+
+    pub fn token(&self, scope: &str) -> String {
+        let url = format!("{}/{}/oauth2/v2.0/token", self.ready.authority_host, self.ready.tenant_id);
+        let response: serde_json::Value = self
+            .http()
+            .post(url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", &self.ready.client_id),
+                ("client_secret", &self.ready.client_secret),
+                ("scope", scope),
+            ])
+            .send()
+            .and_then(|r| r.json())
+            .expect("token");
+        response["access_token"].as_str().expect("access_token").to_owned()
+    }
+
+    /// The bytes of a blob, read from Azurite with an Entra token.
+    pub fn read_blob(&self, url: &str) -> Vec<u8> {
+        let response = self
+            .http()
+            .get(url)
+            .bearer_auth(self.token("https://storage.azure.com/.default"))
+            .header("x-ms-version", "2021-10-04")
+            .send()
+            .expect("blob GET");
+        assert!(response.status().is_success(), "GET {url}: {}", response.status());
+        response.bytes().expect("blob body").to_vec()
+    }
+
+    /// GET of an ARM resource from the emulator.
+    pub fn arm_get(&self, id: &str, api_version: &str) -> Option<serde_json::Value> {
+        let url = format!("{}{id}?api-version={api_version}", self.ready.arm_endpoint);
+        let response = self
+            .http()
+            .get(url)
+            .bearer_auth(self.token("https://management.azure.com/.default"))
+            .send()
+            .expect("ARM GET");
+        response.status().is_success().then(|| response.json().expect("JSON"))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(emulator) = self.emulator.take() {
+            if let Some(local) = LOCAL.get() {
+                local.runtime.block_on(emulator.shutdown());
+            }
+        }
+    }
+}

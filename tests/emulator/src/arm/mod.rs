@@ -1,0 +1,211 @@
+//! The Azure Resource Manager front end: routing, api-version checks, the middleware stack of ARM routes
+//! and dispatch to the generic handlers.
+//!
+//! Middleware, outermost first: traffic recording → request counting and ARM request-id headers →
+//! authentication → fault injection → [`handle`]. Only paths under `/subscriptions/` are ARM routes here;
+//! the only subscription that exists is `--subscription-id`.
+
+pub mod crud;
+pub mod error;
+pub mod kind;
+pub mod lro;
+pub mod path;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use time::OffsetDateTime;
+
+use self::crud::Call;
+use self::error::ArmError;
+use self::kind::{KindInfo, Route};
+use self::path::Pattern;
+use crate::app::{base_url, App};
+use crate::entra::Claims;
+use crate::faults::Decision;
+
+static STATUS: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(lro::STATUS_PATTERN));
+static RESULT: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(lro::RESULT_PATTERN));
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The ARM part of the server: every path not claimed by Entra or the admin routes.
+pub fn router(app: Arc<App>) -> Router<Arc<App>> {
+    Router::new()
+        .fallback(handle)
+        .layer(from_fn_with_state(app.clone(), crate::faults::inject))
+        .layer(from_fn_with_state(app.clone(), crate::auth::require_arm_token))
+        .layer(from_fn_with_state(app.clone(), count_and_tag))
+        .layer(from_fn_with_state(app, crate::traffic::record))
+}
+
+/// Counts the request and adds `x-ms-request-id` / `x-ms-correlation-request-id`.
+async fn count_and_tag(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    app.requests.count(request.method().as_str());
+    let correlation = request.headers().get("x-ms-correlation-request-id").cloned();
+    let mut response = next.run(request).await;
+    crud::add_request_ids(response.headers_mut(), correlation.as_ref());
+    response
+}
+
+/// Query parameters with lower-cased names and decoded values.
+pub fn parse_query(raw: Option<&str>) -> BTreeMap<String, String> {
+    form_urlencoded::parse(raw.unwrap_or("").as_bytes()).map(|(k, v)| (k.to_lowercase(), v.into_owned())).collect()
+}
+
+/// The ARM handler.
+pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => {
+            return ArmError::InvalidRequestContent {
+                message: format!("the body could not be read: {e}"),
+                target: None,
+            }
+            .into_response()
+        }
+    };
+    let call = Call {
+        app: &app,
+        base: base_url(&parts.uri, &parts.headers, &app.endpoint),
+        api_version: String::new(),
+        caller: parts.extensions.get::<Claims>().cloned(),
+        fail_lro: parts.extensions.get::<Decision>().is_some_and(|d| d.fail_lro),
+        now: OffsetDateTime::now_utc(),
+    };
+    let now = call.now;
+    let result = dispatch(call, &parts.method, parts.uri.path(), parts.uri.query().unwrap_or(""), &bytes);
+    let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    if parts.method == Method::PUT && response.status().is_success() {
+        if let Err(error) = mirror_container(&app, parts.uri.path(), now).await {
+            tracing::warn!("{error}");
+            response = ArmError::Provider {
+                status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                code: "InternalServerError",
+                message: format!("the blob service did not create the container: {error}"),
+            }
+            .into_response();
+        }
+    }
+    tracing::debug!("{} {} → {}", parts.method, parts.uri, response.status());
+    response
+}
+
+/// A container PUT through ARM also creates the container in the account's blob service.
+async fn mirror_container(app: &App, raw_path: &str, now: OffsetDateTime) -> Result<(), String> {
+    let segs = path::segments(raw_path);
+    // subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.Storage/storageAccounts/{a}/blobServices/default/containers/{c}
+    let is_container =
+        segs.len() == 12 && segs[8].eq_ignore_ascii_case("blobServices") && segs[10].eq_ignore_ascii_case("containers");
+    let (Some(blob), true) = (&app.blob, is_container) else { return Ok(()) };
+    let account_id = format!("/{}", segs[..8].join("/"));
+    let endpoint = app.state.read(|store| {
+        store.get(&account_id).and_then(|account| {
+            account.body.pointer("/properties/primaryEndpoints/blob").and_then(|v| v.as_str()).map(str::to_owned)
+        })
+    });
+    let Some(endpoint) = endpoint else { return Ok(()) };
+    let (token, _) = app.tokens.issue(&app.config.client_id, "https://storage.azure.com", now.unix_timestamp());
+    blob.create_container(&endpoint, &segs[11], &token).await.map_err(|e| e.to_string())
+}
+
+fn dispatch(
+    mut call: Call<'_>,
+    method: &Method,
+    raw_path: &str,
+    raw_query: &str,
+    body: &[u8],
+) -> Result<Response, ArmError> {
+    let app = call.app;
+    let segs = path::segments(raw_path);
+    let query = parse_query(Some(raw_query));
+    if segs.len() < 2 || !segs[0].eq_ignore_ascii_case("subscriptions") {
+        return Err(ArmError::InvalidResourceType(raw_path.to_string()));
+    }
+    call.api_version =
+        query.get("api-version").filter(|v| !v.is_empty()).cloned().ok_or(ArmError::MissingApiVersion)?;
+    if !segs[1].eq_ignore_ascii_case(&app.config.subscription_id) {
+        return Err(ArmError::SubscriptionNotFound(segs[1].clone()));
+    }
+    let now_ms = lro::now_ms(call.now);
+    app.state.write(|store| lro::advance(store, &app.registry, now_ms));
+
+    for (pattern, is_status) in [(&*STATUS, true), (&*RESULT, false)] {
+        if let Some(captures) = pattern.matches(&segs) {
+            if method != Method::GET {
+                return Err(ArmError::MethodNotAllowed(method.to_string()));
+            }
+            let id = captures.get("operationId");
+            return app.state.read(|store| {
+                if is_status {
+                    lro::status_response(store, id)
+                } else {
+                    lro::result_response(store, id, &call.base, &call.api_version)
+                }
+            });
+        }
+    }
+
+    let Some(route) = app.registry.route(&segs, &query) else {
+        return match app.registry.action(&segs) {
+            Some((target, name)) if method == Method::POST => {
+                check_api_version(target.kind.info(), &call.api_version)?;
+                crud::action(&call, &target, name, body)
+            }
+            Some(_) => Err(ArmError::MethodNotAllowed(method.to_string())),
+            None => Err(ArmError::InvalidResourceType(raw_path.to_string())),
+        };
+    };
+    let kind = match &route {
+        Route::Item(t) => t.kind,
+        Route::List(l) => l.kind,
+    };
+    check_api_version(kind.info(), &call.api_version)?;
+    match route {
+        Route::Item(target) => match *method {
+            Method::GET => crud::get(&call, &target),
+            Method::HEAD => crud::head(&call, &target),
+            Method::PUT => crud::put(&call, &target, body),
+            Method::PATCH => crud::patch(&call, &target, body),
+            Method::DELETE => crud::delete(&call, &target),
+            _ => Err(ArmError::MethodNotAllowed(method.to_string())),
+        },
+        Route::List(list) if method == Method::GET => crud::list(&call, &list, raw_path, raw_query),
+        Route::List(_) => Err(ArmError::MethodNotAllowed(method.to_string())),
+    }
+}
+
+fn check_api_version(info: &KindInfo, version: &str) -> Result<(), ArmError> {
+    if info.api_versions.iter().any(|v| v.eq_ignore_ascii_case(version)) {
+        Ok(())
+    } else {
+        Err(ArmError::InvalidApiVersion {
+            version: version.to_string(),
+            resource_type: info.resource_type.to_string(),
+            supported: info.api_versions.join("', '"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod extension_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_names_are_lower_cased() {
+        let q = parse_query(Some("Api-Version=2024-07-01&%24filter=atScope()"));
+        assert_eq!(q["api-version"], "2024-07-01");
+        assert_eq!(q["$filter"], "atScope()");
+    }
+}

@@ -1,0 +1,120 @@
+//! Command line and in-process configuration of the emulator.
+//!
+//! [`Config`] is both the clap parser of the `agentpool-emulator` binary and the value tests build in
+//! process (`Config::for_tests()`), so every knob a test can turn is also a flag.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::faults::FaultSettings;
+
+/// Tenant id the emulator answers for unless `--tenant-id` says otherwise.
+pub const DEFAULT_TENANT_ID: &str = "8c3dad1d-b6bc-4f8b-939b-8263372eced6";
+/// The one subscription that exists unless `--subscription-id` says otherwise.
+pub const DEFAULT_SUBSCRIPTION_ID: &str = "2b4f6a8c-1d3e-4f5a-8b7c-9d0e1f2a3b4c";
+/// Client (application) id accepted by the token endpoint by default.
+pub const DEFAULT_CLIENT_ID: &str = "agentpool-test";
+/// Client secret accepted by the token endpoint by default.
+pub const DEFAULT_CLIENT_SECRET: &str = "emulator-secret";
+
+/// A local Azure Resource Manager + Entra token endpoint over HTTPS, for testing agentpool offline.
+///
+/// When ready it prints one line of JSON on stdout (endpoints, CA file, ids and credentials) and serves
+/// until SIGTERM or SIGINT.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "agentpool-emulator", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+
+    /// TCP port; 0 picks a free one (see the ready line).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+
+    /// Directory for ca.pem, server.pem and server-key.pem (default: a new temporary directory, removed at exit).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+
+    /// Persist the resource state in this JSON file: loaded at start, saved after every change.
+    #[arg(long)]
+    pub state_file: Option<PathBuf>,
+
+    /// Write every ARM exchange as an oav traffic file into this directory.
+    #[arg(long, env = "AGENTPOOL_TRAFFIC_DIR")]
+    pub traffic_dir: Option<PathBuf>,
+
+    /// Tenant (directory) id of the emulated Entra ID.
+    #[arg(long, default_value = DEFAULT_TENANT_ID)]
+    pub tenant_id: String,
+
+    /// The subscription that exists; requests for any other answer 404 SubscriptionNotFound.
+    #[arg(long, default_value = DEFAULT_SUBSCRIPTION_ID)]
+    pub subscription_id: String,
+
+    /// Client id the token endpoint accepts.
+    #[arg(long, default_value = DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+
+    /// Client secret the token endpoint accepts.
+    #[arg(long, default_value = DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+
+    /// Lifetime of issued access tokens, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_lifetime_secs: u64,
+
+    /// How long a long-running operation stays InProgress, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub lro_delay_ms: u64,
+
+    /// Items per page of a list; more items are returned through `nextLink`.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
+
+    /// Blob endpoint of storage accounts; `{account}` is replaced by the account name (Azurite path style).
+    #[arg(long, default_value = "https://127.0.0.1:10000/{account}/")]
+    pub blob_endpoint_template: String,
+
+    /// CA the blob endpoint's certificate is checked against (default: the emulator's own CA, for an
+    /// Azurite started with the emulator's `server.pem`).
+    #[arg(long)]
+    pub blob_ca_file: Option<PathBuf>,
+
+    /// Fault injection settings.
+    #[command(flatten)]
+    pub faults: FaultSettings,
+}
+
+impl Config {
+    /// A configuration for in-process tests: defaults, short LROs, no files but the state dir.
+    pub fn for_tests() -> Self {
+        let mut config = Config::parse_from(["agentpool-emulator"]);
+        config.lro_delay_ms = 100;
+        // The environment must not leak into tests (CI may export AGENTPOOL_TRAFFIC_DIR for e2e runs).
+        config.traffic_dir = None;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let c = Config::parse_from(["agentpool-emulator"]);
+        assert_eq!(c.port, 0);
+        assert_eq!(c.lro_delay_ms, 1500);
+        assert_eq!(c.page_size, 100);
+        assert_eq!(c.client_id, DEFAULT_CLIENT_ID);
+        assert_eq!(c.faults.fault_seed, 0);
+    }
+
+    #[test]
+    fn page_size_zero_is_refused() {
+        assert!(Config::try_parse_from(["agentpool-emulator", "--page-size", "0"]).is_err());
+    }
+}

@@ -1,0 +1,38 @@
+//! A local Azure for testing agentpool without a subscription: Azure Resource Manager (resource groups,
+//! storage accounts and blob containers, managed identities, role assignments, compute galleries), an
+//! Entra ID token endpoint, fault injection and oav traffic recording, all over HTTPS with a CA made at
+//! start.
+//!
+//! Start it in process with [`Emulator::start`] (tests) or as the `agentpool-emulator` binary, which prints
+//! a [`ReadyInfo`] line of JSON on stdout. Module map:
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`tls`] | CA + server certificate, PEM files, rustls config |
+//! | [`entra`] | openid-configuration, client-credentials token endpoint, token signing |
+//! | [`auth`] | bearer-token middleware of ARM routes |
+//! | [`traffic`] | oav traffic files |
+//! | [`faults`] | seeded 429 / 5xx / drop / slow / LRO-failure injection |
+//! | [`arm`] | routing, api-versions, generic CRUD, long-running operations, validation |
+//! | [`kinds`] | one module per resource type |
+//! | [`blob_data_plane`] | containers created through ARM also created in Azurite |
+//! | [`admin`] | `/_emulator/...` test routes |
+//! | [`state`] | in-memory state and its file |
+//! | [`server`] | accept loop, route table, lifecycle |
+
+pub mod admin;
+pub mod app;
+pub mod arm;
+pub mod auth;
+pub mod blob_data_plane;
+pub mod config;
+pub mod entra;
+pub mod faults;
+pub mod kinds;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod traffic;
+
+pub use config::Config;
+pub use server::{Emulator, ReadyInfo, ServerError};

@@ -1,0 +1,258 @@
+//! The HTTPS server: TLS accept loop, route table and lifecycle ([`Emulator::start`] / [`Emulator::shutdown`]).
+//!
+//! Routes:
+//! - `/_emulator/...`: admin ([`crate::admin`]);
+//! - `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/oauth2/v2.0/token`,
+//!   `/{tenant}/discovery/v2.0/keys`: Entra ([`crate::entra`]);
+//! - everything else: ARM ([`crate::arm`]).
+//!
+//! A response carrying the [`DropConnection`] marker is turned into a service error, on which hyper closes
+//! an HTTP/1.1 connection without writing anything, or resets the HTTP/2 stream: the client sees the
+//! connection dropped. Caveat: on shutdown, open connections are aborted, not drained.
+//!
+//! Without `--state-dir`, the PEM files go to a new temporary directory, removed at shutdown.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::{get, post};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use crate::admin::{self, RequestCounter};
+use crate::app::App;
+use crate::blob_data_plane::BlobDataPlane;
+use crate::config::Config;
+use crate::entra::{self, TokenIssuer};
+use crate::faults::{FaultError, FaultInjector};
+use crate::state::{SharedState, StateError};
+use crate::tls::{Certificates, TlsError};
+use crate::traffic::{TrafficError, TrafficRecorder};
+use crate::{arm, kinds};
+
+/// Response extension: drop the connection instead of answering (fault injection).
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// The service error that makes hyper drop the connection.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+struct Dropped;
+
+/// Errors starting the emulator.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot create state directory {path}: {source}")]
+    StateDir { path: PathBuf, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error(transparent)]
+    Traffic(#[from] TrafficError),
+    #[error(transparent)]
+    BlobDataPlane(#[from] crate::blob_data_plane::DataPlaneError),
+    #[error("invalid fault settings: {0}")]
+    Faults(#[from] FaultError),
+}
+
+/// What the ready line tells clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyInfo {
+    pub arm_endpoint: String,
+    pub authority_host: String,
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub tenant_id: String,
+    pub subscription_id: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub state_dir: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic_dir: Option<PathBuf>,
+}
+
+/// A running emulator.
+#[derive(Debug)]
+pub struct Emulator {
+    ready: ReadyInfo,
+    /// Whether the state directory is a temporary one made at start (removed at shutdown).
+    owns_state_dir: bool,
+    app: Arc<App>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// The route table.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .nest("/_emulator", admin::router())
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(entra::openid_configuration))
+        .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
+        .route("/{tenant}/discovery/v2.0/keys", get(entra::keys))
+        .fallback_service(arm::router(app.clone()).with_state(app.clone()))
+        .with_state(app)
+}
+
+fn url_host(ip: IpAddr) -> String {
+    match ip {
+        ip if ip.is_unspecified() => Ipv4Addr::LOCALHOST.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+impl Emulator {
+    /// Generates the certificates, loads the state, binds the port and starts serving.
+    pub async fn start(config: Config) -> Result<Self, ServerError> {
+        let owns_state_dir = config.state_dir.is_none();
+        let state_dir = config
+            .state_dir
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("agentpool-emulator-{}", uuid::Uuid::new_v4())));
+        std::fs::create_dir_all(&state_dir)
+            .map_err(|source| ServerError::StateDir { path: state_dir.clone(), source })?;
+        let certs = Certificates::generate(Some(config.host))?;
+        let files = certs.write_to(&state_dir)?;
+        let acceptor = TlsAcceptor::from(certs.server_config()?);
+
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+        let local = listener.local_addr().map_err(|source| ServerError::Bind { addr, source })?;
+        let endpoint = format!("https://{}:{}", url_host(local.ip()), local.port());
+
+        let traffic = config.traffic_dir.clone().map(TrafficRecorder::new).transpose()?;
+        let blob_ca = config.blob_ca_file.clone().unwrap_or_else(|| files.ca.clone());
+        let blob = BlobDataPlane::new(&blob_ca)?;
+        let app = Arc::new(App {
+            endpoint: endpoint.clone(),
+            state: SharedState::open(config.state_file.clone())?,
+            tokens: TokenIssuer::new(&config.tenant_id, config.token_lifetime_secs),
+            faults: FaultInjector::new(config.faults.clone())?,
+            traffic,
+            requests: RequestCounter::default(),
+            registry: kinds::registry(),
+            blob: Some(blob),
+            config,
+        });
+        let ready = ReadyInfo {
+            arm_endpoint: endpoint.clone(),
+            authority_host: endpoint,
+            ca_file: files.ca,
+            cert_file: files.cert,
+            key_file: files.key,
+            tenant_id: app.config.tenant_id.clone(),
+            subscription_id: app.config.subscription_id.clone(),
+            client_id: app.config.client_id.clone(),
+            client_secret: app.config.client_secret.clone(),
+            state_dir,
+            traffic_dir: app.config.traffic_dir.clone(),
+        };
+        let (shutdown, stop) = oneshot::channel();
+        let task = tokio::spawn(serve(listener, acceptor, router(app.clone()), stop));
+        Ok(Emulator { ready, owns_state_dir, app, shutdown: Some(shutdown), task })
+    }
+
+    /// Endpoints, files and credentials.
+    pub fn ready(&self) -> &ReadyInfo {
+        &self.ready
+    }
+
+    /// The shared state (for in-process tests and future in-process users).
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting, aborts open connections and waits for the server task; a temporary state
+    /// directory made at start is removed.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+        if self.owns_state_dir {
+            let _ = std::fs::remove_dir_all(&self.ready.state_dir);
+        }
+    }
+}
+
+async fn serve(listener: TcpListener, acceptor: TlsAcceptor, router: Router, mut stop: oneshot::Receiver<()>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                connections.spawn(connection(tcp, peer, acceptor.clone(), router.clone()));
+                while connections.try_join_next().is_some() {}
+            }
+        }
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
+}
+
+async fn connection(tcp: tokio::net::TcpStream, peer: SocketAddr, acceptor: TlsAcceptor, router: Router) {
+    let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!("TLS handshake with {peer} failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake with {peer} timed out");
+            return;
+        }
+    };
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        let router = router.clone();
+        async move {
+            let response = match router.oneshot(request.map(Body::new)).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            if response.extensions().get::<DropConnection>().is_some() {
+                Err(Dropped)
+            } else {
+                Ok(response)
+            }
+        }
+    });
+    if let Err(e) = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tls), service).await {
+        tracing::debug!("connection with {peer} ended: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_hosts() {
+        assert_eq!(url_host("0.0.0.0".parse().unwrap()), "127.0.0.1");
+        assert_eq!(url_host("::1".parse().unwrap()), "[::1]");
+        assert_eq!(url_host("127.0.0.1".parse().unwrap()), "127.0.0.1");
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests over HTTPS: an in-process emulator on port 0 and reqwest (rustls, ring) trusting the
+//! emulator's CA.
+
+mod arm;
+mod binary;
+mod entra;
+mod faults;
+mod kinds;
+mod oav;
+mod support;

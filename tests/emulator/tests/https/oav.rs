@@ -1,0 +1,165 @@
+//! Recorded traffic validated by Microsoft's oav against the official swaggers.
+//!
+//! Fails (does not skip) when oav or the specs are missing: run `npm ci` in `tests/node` and keep
+//! `../shared/specs` (or set `AGENTPOOL_SPECS_DIR`).
+
+use std::path::Path;
+use std::process::Command;
+
+use agentpool_emulator::Config;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{oav, specs_dir, temp_dir, Harness, AUTHZ_API, GALLERY_API, MSI_API, RG_API, STORAGE_API};
+
+/// A valid deployment flow touching every kind (no intentionally bad requests).
+async fn flow(h: &Harness) {
+    let rg = h.sub("/resourceGroups/rg-oav");
+    let ok = |r: &crate::support::Reply| assert!(r.status.is_success(), "{:?} {:?}", r.status, r.body);
+    ok(&h.put(&format!("{rg}?api-version={RG_API}"), json!({"location": "westeurope", "tags": {"env": "test"}})).await);
+    ok(&h.get(&format!("{rg}?api-version={RG_API}")).await);
+    ok(&h.get(&h.sub(&format!("/resourcegroups?api-version={RG_API}"))).await);
+
+    let identity =
+        format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-agentpool?api-version={MSI_API}");
+    let created = h.put(&identity, json!({"location": "westeurope", "tags": {"a": "b"}})).await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    ok(&h.put(&identity, json!({"location": "westeurope", "tags": {"a": "b"}})).await);
+    ok(&h.get(&identity).await);
+    ok(&h.get(&format!("{rg}/providers/Microsoft.ManagedIdentity/userAssignedIdentities?api-version={MSI_API}")).await);
+
+    let principal = created.body["properties"]["principalId"].as_str().unwrap().to_string();
+    let assignment = format!("{rg}/providers/Microsoft.Authorization/roleAssignments/7b2f3c1e-8d4a-4f6b-9c0d-1e2f3a4b5c6d?api-version={AUTHZ_API}");
+    let role = format!(
+        "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c",
+        h.ready().subscription_id
+    );
+    let body = json!({"properties": {"roleDefinitionId": role, "principalId": principal, "principalType": "ServicePrincipal"}});
+    ok(&h.put(&assignment, body.clone()).await);
+    ok(&h.put(&assignment, body).await);
+    ok(&h.get(&assignment).await);
+    ok(&h.get(&format!("{rg}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHZ_API}")).await);
+
+    let account = format!("{rg}/providers/Microsoft.Storage/storageAccounts/agentpooloav?api-version={STORAGE_API}");
+    let r =
+        h.put(&account, json!({"sku": {"name": "Standard_LRS"}, "kind": "StorageV2", "location": "westeurope"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    ok(&h.wait_location(&r.header("location").unwrap()).await);
+    ok(&h.get(&account).await);
+    let container = format!("{rg}/providers/Microsoft.Storage/storageAccounts/agentpooloav/blobServices/default/containers/scripts?api-version={STORAGE_API}");
+    ok(&h.put(&container, json!({})).await);
+    ok(&h.get(&container).await);
+
+    let gallery = format!("{rg}/providers/Microsoft.Compute/galleries/gal_oav?api-version={GALLERY_API}");
+    let r = h.put(&gallery, json!({"location": "westeurope", "properties": {"description": "d"}})).await;
+    ok(&r);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    ok(&h.get(&gallery).await);
+    let image = format!("{rg}/providers/Microsoft.Compute/galleries/gal_oav/images/ubuntu?api-version={GALLERY_API}");
+    let r = h
+        .put(
+            &image,
+            json!({"location": "westeurope", "properties": {"osType": "Linux", "osState": "Generalized",
+        "hyperVGeneration": "V2", "identifier": {"publisher": "agentpool", "offer": "ubuntu", "sku": "24_04"}}}),
+        )
+        .await;
+    ok(&r);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    ok(&h.get(&image).await);
+    ok(&h.get(&format!("{rg}/providers/Microsoft.Compute/galleries/gal_oav/images?api-version={GALLERY_API}")).await);
+    let r = h.delete(&image).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    ok(&h.wait_location(&r.header("location").unwrap()).await);
+    assert_eq!(h.get(&image).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&image).await.status, StatusCode::NO_CONTENT);
+
+    ok(&h.delete(&assignment).await);
+    assert_eq!(h.delete(&assignment).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.delete(&identity).await.status, StatusCode::OK);
+    assert_eq!(h.delete(&identity).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(h.delete(&account).await.status, StatusCode::OK);
+    let r = h.delete(&format!("{rg}?api-version={RG_API}")).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    ok(&h.wait_location(&r.header("location").unwrap()).await);
+}
+
+fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
+    let output = Command::new(oav())
+        .arg("validate-traffic")
+        .arg(traffic)
+        .arg(spec)
+        .args(["--report", ""])
+        .arg("--jsonReport")
+        .arg(report)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run oav at {}: {e} (run `npm ci` in tests/node)", oav().display()));
+    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
+        panic!("oav wrote no report ({e}); exit {:?}\n{}", output.status, String::from_utf8_lossy(&output.stdout))
+    });
+    serde_json::from_str(&text).expect("oav JSON report")
+}
+
+#[tokio::test]
+async fn recorded_traffic_passes_oav() {
+    let specs = specs_dir().join("azure-rest-api-specs/specification");
+    assert!(specs.is_dir(), "specs missing at {} (set AGENTPOOL_SPECS_DIR)", specs.display());
+    assert!(oav().exists(), "oav missing at {} (run `npm ci` in tests/node)", oav().display());
+
+    let traffic = temp_dir("oav-traffic");
+    let mut config = Config::for_tests();
+    config.traffic_dir = Some(traffic.clone());
+    config.lro_delay_ms = 50;
+    let h = Harness::start(config).await;
+    let endpoint = h.ready().arm_endpoint.clone();
+    flow(&h).await;
+    h.stop().await;
+
+    let mut files: Vec<_> = std::fs::read_dir(&traffic).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(files.len() > 30, "{} traffic files", files.len());
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let exchange: Value = serde_json::from_str(&text).unwrap();
+        assert!(exchange["liveRequest"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://management.azure.com/subscriptions/"));
+        assert!(exchange["liveResponse"]["statusCode"].is_string());
+        assert!(exchange["liveRequest"]["headers"].get("authorization").is_none());
+        assert!(!text.contains("Bearer ") && !text.contains(&endpoint), "{}", file.display());
+    }
+    let first = files[0].file_name().unwrap().to_str().unwrap();
+    assert!(first.starts_with("000000-PUT-resourceGroups"), "{first}");
+
+    let cases = [
+        ("compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json", 6),
+        ("msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json", 4),
+        ("authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json", 3),
+        ("resources/resource-manager/Microsoft.Resources/stable/2024-07-01/resources.json", 4),
+        ("storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json", 3),
+        ("storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json", 2),
+    ];
+    let reports = temp_dir("oav-reports");
+    let mut failures = Vec::new();
+    for (i, (spec, min_covered)) in cases.iter().enumerate() {
+        let report = run_oav(&traffic, &specs.join(spec), &reports.join(format!("{i}.json")));
+        let covered = report["coveredOperations"].as_u64().unwrap_or(0);
+        let errors = report["errors"].as_array().cloned().unwrap_or_default();
+        if covered < *min_covered || !errors.is_empty() || report["failedOperations"].as_u64() != Some(0) {
+            failures.push(format!("{spec}: covered {covered} (want ≥ {min_covered}), errors {}", Value::Array(errors)));
+        }
+    }
+    assert!(failures.is_empty(), "oav found problems:\n{}", failures.join("\n"));
+
+    // Negative control: the same validation flags a status code the swagger does not list.
+    let control = temp_dir("oav-control");
+    let created =
+        files.iter().find(|f| f.to_string_lossy().contains("-PUT-storageAccounts")).expect("storage PUT recorded");
+    let mut exchange: Value = serde_json::from_str(&std::fs::read_to_string(created).unwrap()).unwrap();
+    exchange["liveResponse"]["statusCode"] = json!("201");
+    std::fs::write(control.join("000000-PUT-storageAccounts.json"), exchange.to_string()).unwrap();
+    let storage = specs.join(cases[4].0);
+    let report = run_oav(&control, &storage, &reports.join("control.json"));
+    assert_eq!(report["errors"][0]["errorCode"], "INVALID_RESPONSE_CODE", "{report}");
+    crate::support::cleanup(&[&traffic, &reports, &control]);
+}
