@@ -12,16 +12,19 @@ pub fn id(account_id: &str, name: &str) -> String {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobContainer {
+    /// Absent in some answers (the official create example's 201 has none).
+    #[serde(default)]
     pub properties: BlobContainerProperties,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlobContainerProperties {
-    pub public_access: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access: Option<String>,
 }
 
 /// A private container.
 pub fn desired() -> BlobContainer {
-    BlobContainer { properties: BlobContainerProperties { public_access: "None".to_owned() } }
+    BlobContainer { properties: BlobContainerProperties { public_access: Some("None".to_owned()) } }
 }

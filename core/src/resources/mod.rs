@@ -101,3 +101,98 @@ mod tests {
         }
     }
 }
+
+/// Every official example body of the infrastructure kinds deserialises into our types, and
+/// what our types keep equals the example's values: no field we use is lost or altered.
+#[cfg(test)]
+mod official_examples {
+    use serde::de::DeserializeOwned;
+    use serde::Serialize;
+    use serde_json::Value;
+
+    use super::*;
+    use crate::testing::{read_json, specs_dir};
+
+    fn examples(folder: &str, names: &[&str]) -> Vec<(String, Value)> {
+        let dir = specs_dir().join("azure-rest-api-specs/specification").join(folder);
+        let mut bodies = Vec::new();
+        for name in names {
+            let example = read_json(&dir.join(name));
+            for (key, parameter) in example["parameters"].as_object().into_iter().flatten() {
+                if parameter.is_object() && parameter.get("location").or_else(|| parameter.get("properties")).is_some()
+                {
+                    bodies.push((format!("{name} request {key}"), parameter.clone()));
+                }
+            }
+            for (status, response) in example["responses"].as_object().into_iter().flatten() {
+                if let Some(body) = response.get("body").filter(|b| b.get("value").is_none()) {
+                    bodies.push((format!("{name} response {status}"), body.clone()));
+                }
+            }
+        }
+        assert!(!bodies.is_empty(), "no example bodies in {folder}");
+        bodies
+    }
+
+    /// `kept` is contained in `original`: every value our type serialises is the example's.
+    fn assert_kept<T: DeserializeOwned + Serialize>(label: &str, original: &Value) {
+        let parsed: T = serde_json::from_value(original.clone()).unwrap_or_else(|e| panic!("{label}: {e}"));
+        let kept = serde_json::to_value(&parsed).unwrap();
+        let changes = crate::plan::diff::changes(&kept, original, &[]);
+        assert!(changes.is_empty(), "{label}: our type altered {changes:#?}");
+    }
+
+    #[test]
+    fn resource_groups() {
+        for (label, body) in examples(
+            "resources/resource-manager/Microsoft.Resources/stable/2024-07-01/examples",
+            &["CreateResourceGroup.json"],
+        ) {
+            assert_kept::<resource_group::ResourceGroup>(&label, &body);
+        }
+    }
+
+    #[test]
+    fn storage_accounts_and_containers() {
+        let dir = "storage/resource-manager/Microsoft.Storage/stable/2023-05-01/examples";
+        for (label, body) in examples(dir, &["StorageAccountCreate.json", "StorageAccountGetProperties.json"]) {
+            assert_kept::<storage_account::StorageAccount>(&label, &body);
+        }
+        for (label, body) in examples(dir, &["BlobContainersPut.json", "BlobContainersGet.json"]) {
+            assert_kept::<blob_container::BlobContainer>(&label, &body);
+        }
+    }
+
+    #[test]
+    fn identities() {
+        let dir = "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/examples";
+        for (label, body) in examples(dir, &["IdentityCreate.json", "IdentityGet.json"]) {
+            assert_kept::<identity::Identity>(&label, &body);
+        }
+    }
+
+    #[test]
+    fn role_assignments() {
+        let dir = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/examples";
+        let names = [
+            "RoleAssignments_CreateForResourceGroup.json",
+            "RoleAssignments_CreateForResource.json",
+            "RoleAssignments_CreateForSubscription.json",
+            "RoleAssignments_Get.json",
+        ];
+        for (label, body) in examples(dir, &names) {
+            assert_kept::<role_assignment::RoleAssignment>(&label, &body);
+        }
+    }
+
+    #[test]
+    fn galleries_and_image_definitions() {
+        let dir = "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/examples/galleryExamples";
+        for (label, body) in examples(dir, &["Gallery_Create.json", "Gallery_Get.json"]) {
+            assert_kept::<gallery::Gallery>(&label, &body);
+        }
+        for (label, body) in examples(dir, &["GalleryImage_Create.json", "GalleryImage_Get.json"]) {
+            assert_kept::<gallery_image::GalleryImage>(&label, &body);
+        }
+    }
+}

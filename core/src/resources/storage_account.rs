@@ -25,11 +25,16 @@ pub struct Sku {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageAccountProperties {
-    pub access_tier: String,
-    /// Always false: Image Builder reads the scripts through its managed identity.
-    pub allow_blob_public_access: bool,
-    pub minimum_tls_version: String,
-    pub supports_https_traffic_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_tier: Option<String>,
+    /// Always false in what agentpool sends: Image Builder reads the scripts through its managed
+    /// identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_blob_public_access: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_tls_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supports_https_traffic_only: Option<bool>,
 }
 
 /// A StorageV2 account, Standard_LRS, Hot, TLS 1.2, HTTPS only, no public blob access.
@@ -40,10 +45,10 @@ pub fn desired(location: &str, tags: &Tags) -> StorageAccount {
         location: location.to_owned(),
         tags: tags.clone(),
         properties: StorageAccountProperties {
-            access_tier: "Hot".to_owned(),
-            allow_blob_public_access: false,
-            minimum_tls_version: "TLS1_2".to_owned(),
-            supports_https_traffic_only: true,
+            access_tier: Some("Hot".to_owned()),
+            allow_blob_public_access: Some(false),
+            minimum_tls_version: Some("TLS1_2".to_owned()),
+            supports_https_traffic_only: Some(true),
         },
     }
 }
