@@ -71,6 +71,9 @@ pub struct PlanArgs {
     /// Image version for the semver strategy when the parameter file gives none.
     #[arg(long)]
     pub image_version: Option<String>,
+    /// Azure Resource Manager endpoint (default the public cloud's).
+    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
 }
@@ -99,6 +102,9 @@ pub struct DeployArgs {
     /// Subscription to deploy to.
     #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
     pub subscription: Option<String>,
+    /// Azure Resource Manager endpoint (default the public cloud's).
+    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
     /// Operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,

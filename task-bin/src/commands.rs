@@ -102,7 +102,7 @@ fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
 async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
     let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
-    let azure = Azure::from_env()?;
+    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
     match plan.writes() {
         0 => eprintln!("plan: no changes — the infrastructure matches {}", desired.parameters_file),
@@ -114,7 +114,7 @@ async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
 async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
     let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
-    let azure = Azure::from_env()?;
+    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
 }
 

@@ -22,9 +22,13 @@ pub struct Azure {
 }
 
 impl Azure {
-    /// From `AGENTPOOL_ARM_ENDPOINT`, `AGENTPOOL_CA_FILE` and the Azure credential variables.
-    pub fn from_env() -> Result<Self, Failure> {
-        let config = ArmConfig::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
+    /// From `AGENTPOOL_ARM_ENDPOINT` (or `arm_endpoint`), `AGENTPOOL_CA_FILE` and the Azure
+    /// credential variables.
+    pub fn from_env(arm_endpoint: Option<&str>) -> Result<Self, Failure> {
+        let mut config = ArmConfig::from_env().map_err(|e| Failure::Usage(e.to_string()))?;
+        if let Some(endpoint) = arm_endpoint {
+            config = config.with_endpoint(endpoint).map_err(|e| Failure::Usage(e.to_string()))?;
+        }
         // One transport (and connection pool) for ARM, Entra and blob storage.
         let options = arm::client_options(&config).map_err(|e| Failure::Usage(e.to_string()))?;
         let credential = arm::credential_from_env_with(options.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
