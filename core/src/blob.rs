@@ -1,7 +1,8 @@
 //! Script upload to blob storage with azure_storage_blob, authenticated by Entra ID.
 //!
-//! A blob whose `Content-MD5` equals the local file's MD5 is left alone, so a re-run sends
-//! nothing. Files are sent in blocks of [`BlobScripts::partition_size`], several at a time.
+//! A blob whose length and `Content-MD5` equal the local file's is left alone, so a re-run sends
+//! nothing. Files are sent in blocks of [`BlobScripts::partition_size`], several at a time; the
+//! file is read and hashed on a blocking thread while the blob's properties are fetched.
 //!
 //! Caveats: the MD5 is stored explicitly as the blob's property, because the service computes
 //! none for block-list uploads; a blob changed by someone else without updating its MD5 is not
@@ -13,7 +14,7 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RequestContent, StatusCode, Url};
-use azure_storage_blob::models::BlockBlobClientUploadOptions;
+use azure_storage_blob::models::{BlobClientSetPropertiesOptions, BlockBlobClientUploadOptions};
 use azure_storage_blob::{BlobClient, BlobClientOptions};
 use md5::{Digest, Md5};
 
@@ -48,14 +49,16 @@ impl BlobScripts {
             .map_err(|e| StoreError::operation(format!("{blob_url}: {e}")))
     }
 
-    /// The blob's stored MD5, or `None` when the blob does not exist or has none.
-    async fn remote_md5(&self, client: &BlobClient, blob_url: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    /// The blob's length and stored MD5, or `None` when it does not exist.
+    async fn remote(&self, client: &BlobClient, blob_url: &str) -> Result<Option<RemoteBlob>, StoreError> {
+        use azure_core::http::headers::HeaderName;
         match client.get_properties(None).await {
             Ok(response) => {
-                let header = response
-                    .headers()
-                    .get_optional_str(&azure_core::http::headers::HeaderName::from_static("content-md5"));
-                Ok(header.and_then(base64_decode))
+                let headers = response.headers();
+                let length =
+                    headers.get_optional_str(&HeaderName::from_static("content-length")).and_then(|v| v.parse().ok());
+                let md5 = headers.get_optional_str(&HeaderName::from_static("content-md5")).and_then(base64_decode);
+                Ok(Some(RemoteBlob { length: length.unwrap_or_default(), md5 }))
             }
             Err(error) if error.http_status() == Some(StatusCode::NotFound) => Ok(None),
             Err(error) => Err(StoreError::operation(format!("HEAD {blob_url}: {}", one_line(&error)))),
@@ -66,25 +69,54 @@ impl BlobScripts {
 impl ScriptStore for BlobScripts {
     async fn upload(&self, container_url: &str, upload: &ScriptUpload) -> Result<bool, StoreError> {
         let blob_url = format!("{}/{}", container_url.trim_end_matches('/'), upload.blob_name);
-        let content = std::fs::read(&upload.local_path)
-            .map_err(|e| StoreError::operation(format!("cannot read {}: {e}", upload.local_path.display())))?;
-        let md5 = Md5::digest(&content).to_vec();
         let client = self.client(&blob_url)?;
-        if self.remote_md5(&client, &blob_url).await?.as_deref() == Some(md5.as_slice()) {
-            return Ok(false);
-        }
-        let options = BlockBlobClientUploadOptions {
-            blob_content_md5: Some(md5),
+        let read_error =
+            |e: std::io::Error| StoreError::operation(format!("cannot read {}: {e}", upload.local_path.display()));
+        // Ask while reading (off the async threads: a large artifact must not stall the other
+        // resources of the deploy).
+        let path = upload.local_path.clone();
+        let reading = tokio::task::spawn_blocking(move || std::fs::read(path));
+        let remote = self.remote(&client, &blob_url).await?;
+        let content = reading
+            .await
+            .map_err(|e| StoreError::operation(format!("reading {}: {e}", upload.local_path.display())))?
+            .map_err(read_error)?;
+        let hash = |content: Vec<u8>| tokio::task::spawn_blocking(move || Md5::digest(&content).to_vec());
+        let join_error =
+            |e: tokio::task::JoinError| StoreError::operation(format!("hashing {}: {e}", upload.local_path.display()));
+        let put_error = |e: azure_core::Error| StoreError::operation(format!("PUT {blob_url}: {}", one_line(&e)));
+        let options = |md5: Option<Vec<u8>>| BlockBlobClientUploadOptions {
+            blob_content_md5: md5,
             parallel: Some(self.parallel),
             partition_size: Some(self.partition_size),
             ..Default::default()
         };
-        client
-            .upload(RequestContent::from(content), Some(options))
-            .await
-            .map_err(|e| StoreError::operation(format!("PUT {blob_url}: {}", one_line(&e))))?;
+        match remote {
+            // Same length: only the hash can tell whether it changed.
+            Some(remote) if remote.length == content.len() as u64 => {
+                let md5 = hash(content.clone()).await.map_err(join_error)?;
+                if remote.md5.as_deref() == Some(md5.as_slice()) {
+                    return Ok(false);
+                }
+                client.upload(RequestContent::from(content), Some(options(Some(md5)))).await.map_err(put_error)?;
+            }
+            // Missing or of another length: send at once, hash meanwhile, store the MD5 after.
+            _ => {
+                let hashing = hash(content.clone());
+                client.upload(RequestContent::from(content), Some(options(None))).await.map_err(put_error)?;
+                let md5 = hashing.await.map_err(join_error)?;
+                let properties = BlobClientSetPropertiesOptions { blob_content_md5: Some(md5), ..Default::default() };
+                client.set_properties(Some(properties)).await.map_err(put_error)?;
+            }
+        }
         Ok(true)
     }
+}
+
+/// What the blob service holds for a blob.
+struct RemoteBlob {
+    length: u64,
+    md5: Option<Vec<u8>>,
 }
 
 /// `404 ContainerNotFound` rather than the storage service's XML error document.

@@ -150,11 +150,21 @@ impl PollConfig {
         }
     }
 
-    /// The wait before the next poll given the server's `Retry-After`, if any.
+    /// The wait before the next poll given the server's `Retry-After` (whole seconds), if any.
     pub fn interval(&self, retry_after: Option<Duration>) -> Duration {
         let wanted = retry_after.unwrap_or(self.default_interval);
         wanted.max(self.min_interval).min(self.max_interval.max(self.min_interval))
     }
+
+    /// The wait before the next poll when the server says it in milliseconds (`retry-after-ms`):
+    /// honoured down to [`PollConfig::FLOOR`], below `min_interval`, because it says precisely
+    /// when the operation ends. A coarse `Retry-After: 0` still waits `min_interval`.
+    pub fn precise_interval(&self, retry_after_ms: Duration) -> Duration {
+        retry_after_ms.max(Self::FLOOR.min(self.min_interval)).min(self.max_interval.max(self.min_interval))
+    }
+
+    /// The shortest wait between polls, whatever the server says.
+    pub const FLOOR: Duration = Duration::from_millis(50);
 }
 
 /// Everything the ARM client needs besides a credential.
@@ -336,5 +346,7 @@ mod tests {
         assert_eq!(poll.interval(Some(Duration::ZERO)), Duration::from_secs(1));
         assert_eq!(poll.interval(Some(Duration::from_secs(3600))), Duration::from_secs(600));
         assert_eq!(PollConfig::fast().interval(Some(Duration::from_secs(60))), Duration::from_millis(2));
+        assert_eq!(poll.precise_interval(Duration::from_millis(250)), Duration::from_millis(250));
+        assert_eq!(poll.precise_interval(Duration::ZERO), PollConfig::FLOOR);
     }
 }

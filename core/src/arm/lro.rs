@@ -417,7 +417,10 @@ impl Lro {
     }
 
     fn wait(&self, headers: &Headers) -> Duration {
-        self.poll.interval(retry_after(headers))
+        match precise_retry_after(headers) {
+            Some(precise) => self.poll.precise_interval(precise),
+            None => self.poll.interval(retry_after(headers)),
+        }
     }
 
     /// A polling URL from a header, see [`resolve_link`].
@@ -480,6 +483,16 @@ fn retry_after(headers: &Headers) -> Option<Duration> {
         headers,
         OffsetDateTime::now_utc,
         &[RETRY_AFTER_MS, X_MS_RETRY_AFTER_MS, RETRY_AFTER],
+    )
+    .map(|d| Duration::try_from(d).unwrap_or(Duration::ZERO))
+}
+
+/// `retry-after-ms` or `x-ms-retry-after-ms`, when the server gives one.
+fn precise_retry_after(headers: &Headers) -> Option<Duration> {
+    azure_core::http::policies::get_retry_after(
+        headers,
+        OffsetDateTime::now_utc,
+        &[RETRY_AFTER_MS, X_MS_RETRY_AFTER_MS],
     )
     .map(|d| Duration::try_from(d).unwrap_or(Duration::ZERO))
 }

@@ -120,6 +120,7 @@ impl LocalAzure {
         config.lro_delay_ms = 200;
         config.blob_endpoint_template = format!("https://127.0.0.1:{}/{{account}}/", self.azurite_port);
         config.blob_ca_file = Some(self.azurite_ca.clone());
+        config.blob_service = true;
         configure(&mut config);
         let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
         let ready = emulator.ready().clone();

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::arm::kind::KindInfo;
 use crate::faults::FaultSettings;
 
 /// Tenant id the emulator answers for unless `--tenant-id` says otherwise.
@@ -70,6 +71,13 @@ pub struct Config {
     #[arg(long, default_value_t = 1500)]
     pub lro_delay_ms: u64,
 
+    /// How long writes of one resource type take, as `<kind>=<ms>` (repeatable; the last wins). A long-running
+    /// operation of that type stays InProgress that long (instead of `--lro-delay-ms`); a synchronous write
+    /// answers that much later. `<kind>` is a resource type (`Microsoft.Storage/storageAccounts`) or a kind name
+    /// (`storageAccounts`), in any case.
+    #[arg(long = "latency-ms", value_name = "KIND=MS", value_parser = parse_latency)]
+    pub latency_ms: Vec<KindLatency>,
+
     /// Items per page of a list; more items are returned through `nextLink`.
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
@@ -77,6 +85,10 @@ pub struct Config {
     /// Blob endpoint of storage accounts; `{account}` is replaced by the account name (Azurite path style).
     #[arg(long, default_value = "https://127.0.0.1:10000/{account}/")]
     pub blob_endpoint_template: String,
+
+    /// Do not create containers in the blob service (for tests without Azurite).
+    #[arg(long = "no-blob-service", action = clap::ArgAction::SetFalse)]
+    pub blob_service: bool,
 
     /// CA the blob endpoint's certificate is checked against (default: the emulator's own CA, for an
     /// Azurite started with the emulator's `server.pem`).
@@ -88,13 +100,56 @@ pub struct Config {
     pub faults: FaultSettings,
 }
 
+/// The latency of writes of one resource kind (`--latency-ms <kind>=<ms>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindLatency {
+    /// Registry name of the kind (`storageAccounts`), whichever spelling was given.
+    pub kind: String,
+    pub ms: u64,
+}
+
+impl KindLatency {
+    /// `<kind>=<ms>` with a kind of [`crate::kinds::all`], named by resource type or kind name in any case.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (kind, ms) = s.split_once('=').ok_or_else(|| format!("{s:?} is not <kind>=<ms>"))?;
+        let ms: u64 = ms.trim().parse().map_err(|e| format!("{s:?}: the milliseconds are not a number ({e})"))?;
+        let kind = kind.trim();
+        let known = crate::kinds::all();
+        let info = known
+            .iter()
+            .map(|k| k.info())
+            .find(|i| i.name.eq_ignore_ascii_case(kind) || i.resource_type.eq_ignore_ascii_case(kind))
+            .ok_or_else(|| {
+                let names: Vec<&str> = known.iter().map(|k| k.info().name).collect();
+                format!("unknown kind {kind:?}; use a resource type or one of {}", names.join(", "))
+            })?;
+        Ok(KindLatency { kind: info.name.to_string(), ms })
+    }
+}
+
+fn parse_latency(s: &str) -> Result<KindLatency, String> {
+    KindLatency::parse(s)
+}
+
 impl Config {
+    /// The `--latency-ms` of a kind, if given (the last one given wins).
+    pub fn latency_of(&self, info: &KindInfo) -> Option<u64> {
+        self.latency_ms.iter().rev().find(|l| l.kind == info.name).map(|l| l.ms)
+    }
+
+    /// How long a long-running operation on a resource of this kind stays InProgress.
+    pub fn lro_delay_for(&self, info: &KindInfo) -> u64 {
+        self.latency_of(info).unwrap_or(self.lro_delay_ms)
+    }
+
     /// A configuration for in-process tests: defaults, short LROs, no files but the state dir.
     pub fn for_tests() -> Self {
         let mut config = Config::parse_from(["agentpool-emulator"]);
         config.lro_delay_ms = 100;
         // The environment must not leak into tests (CI may export AGENTPOOL_TRAFFIC_DIR for e2e runs).
         config.traffic_dir = None;
+        // No Azurite in unit tests: containers stay ARM records.
+        config.blob_service = false;
         config
     }
 }
@@ -111,6 +166,31 @@ mod tests {
         assert_eq!(c.page_size, 100);
         assert_eq!(c.client_id, DEFAULT_CLIENT_ID);
         assert_eq!(c.faults.fault_seed, 0);
+    }
+
+    #[test]
+    fn latency_per_kind() {
+        let c = Config::parse_from([
+            "agentpool-emulator",
+            "--lro-delay-ms",
+            "50",
+            "--latency-ms",
+            "Microsoft.Storage/storageAccounts=2000",
+            "--latency-ms",
+            "galleries=800",
+            "--latency-ms",
+            "GALLERIES=900",
+        ]);
+        let kind = |name| crate::kinds::registry().kind(name).expect("kind").info();
+        assert_eq!(c.latency_of(kind("storageAccounts")), Some(2000));
+        assert_eq!(c.lro_delay_for(kind("galleries")), 900, "the last one wins");
+        assert_eq!(c.latency_of(kind("resourceGroups")), None);
+        assert_eq!(c.lro_delay_for(kind("galleryImages")), 50);
+        for bad in ["storageAccounts", "storageAccounts=fast", "Microsoft.Storage/accounts=5", "=5"] {
+            let err = Config::try_parse_from(["agentpool-emulator", "--latency-ms", bad]).unwrap_err().to_string();
+            assert!(err.contains("--latency-ms"), "{bad}: {err}");
+        }
+        assert!(KindLatency::parse("nope=1").unwrap_err().contains("storageAccounts"));
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl Emulator {
 
         let traffic = config.traffic_dir.clone().map(TrafficRecorder::new).transpose()?;
         let blob_ca = config.blob_ca_file.clone().unwrap_or_else(|| files.ca.clone());
-        let blob = BlobDataPlane::new(&blob_ca)?;
+        let blob = if config.blob_service { Some(BlobDataPlane::new(&blob_ca)?) } else { None };
         let app = Arc::new(App {
             endpoint: endpoint.clone(),
             state: SharedState::open(config.state_file.clone())?,
@@ -147,7 +147,7 @@ impl Emulator {
             traffic,
             requests: RequestCounter::default(),
             registry: kinds::registry(),
-            blob: Some(blob),
+            blob,
             config,
         });
         let ready = ReadyInfo {

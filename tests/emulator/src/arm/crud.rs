@@ -21,6 +21,19 @@ use crate::app::App;
 use crate::entra::Claims;
 use crate::state::{OpAction, Resource, Store};
 
+/// Response extension: answer this many milliseconds late (`--latency-ms` of a synchronous write); the write
+/// itself is already done. [`super::handle`] waits, outside the state lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncLatency(pub u64);
+
+/// Marks a synchronous write's answer with the kind's `--latency-ms`, if any.
+fn late(call: &Call<'_>, info: &KindInfo, mut response: Response) -> Response {
+    if let Some(ms) = call.app.config.latency_of(info) {
+        response.extensions_mut().insert(SyncLatency(ms));
+    }
+    response
+}
+
 /// One ARM call, as the generic handlers see it.
 pub struct Call<'a> {
     pub app: &'a App,
@@ -270,7 +283,7 @@ fn write_resource(
                 pending,
                 location: &location,
                 now_ms: call.now_ms(),
-                delay_ms: call.app.config.lro_delay_ms,
+                delay_ms: call.app.config.lro_delay_for(info),
             },
         )
     };
@@ -282,13 +295,13 @@ fn write_resource(
             }
             store.insert(resource(body.clone()));
             lro::provisioned(store, &call.app.registry, &target.id);
-            Ok(json_response(sync_status, &body))
+            Ok(late(call, info, json_response(sync_status, &body)))
         }
         PutStyle::LocationOnCreate if exists => {
             lro::set_provisioning_state(&mut body, "Succeeded");
             store.insert(resource(body.clone()));
             lro::provisioned(store, &call.app.registry, &target.id);
-            Ok(json_response(StatusCode::OK, &body))
+            Ok(late(call, info, json_response(StatusCode::OK, &body)))
         }
         PutStyle::LocationOnCreate => {
             lro::set_provisioning_state(&mut body, "Creating");
@@ -353,14 +366,16 @@ pub fn delete(call: &Call<'_>, target: &Target) -> Result<Response, ArmError> {
                     pending: None,
                     location: &location,
                     now_ms: call.now_ms(),
-                    delay_ms: call.app.config.lro_delay_ms,
+                    delay_ms: call.app.config.lro_delay_for(info),
                 },
             )
         };
         match info.delete {
             DeleteStyle::Sync { body } => {
                 lro::delete_tree(store, registry, &target.id);
-                Ok(if body { json_response(StatusCode::OK, &existing.body) } else { StatusCode::OK.into_response() })
+                let response =
+                    if body { json_response(StatusCode::OK, &existing.body) } else { StatusCode::OK.into_response() };
+                Ok(late(call, info, response))
             }
             DeleteStyle::AsyncOperation => {
                 let op = start(store);
@@ -411,7 +426,7 @@ pub fn action(call: &Call<'_>, target: &Target, name: &str, bytes: &[u8]) -> Res
                         pending: None,
                         location: &location,
                         now_ms: call.now_ms(),
-                        delay_ms: delay_ms.unwrap_or(call.app.config.lro_delay_ms),
+                        delay_ms: delay_ms.unwrap_or(call.app.config.lro_delay_for(target.kind.info())),
                     },
                 );
                 let mut headers = vec![

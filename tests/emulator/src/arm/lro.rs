@@ -1,7 +1,7 @@
 //! Long-running operations, per the ARM async contract (`azure-resource-manager-rpc/v1.0/async-api-reference.md`).
 //!
 //! An operation is created by a PUT / PATCH / DELETE whose swagger is `x-ms-long-running-operation`, and
-//! completes `--lro-delay-ms` later. Completion is lazy: every ARM request first settles the operations that
+//! completes `--lro-delay-ms` later (the kind's `--latency-ms` when given). Completion is lazy: every ARM request first settles the operations that
 //! are due, so there are no background tasks and the state file stays consistent. Two URLs on the client's
 //! host watch an operation:
 //!

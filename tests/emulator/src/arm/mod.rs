@@ -84,6 +84,7 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let now = call.now;
     let result = dispatch(call, &parts.method, parts.uri.path(), parts.uri.query().unwrap_or(""), &bytes);
     let mut response = result.unwrap_or_else(IntoResponse::into_response);
+    add_retry_after_ms(&app, &mut response, parts.uri.path(), now);
     if parts.method == Method::PUT && response.status().is_success() {
         if let Err(error) = mirror_container(&app, parts.uri.path(), now).await {
             tracing::warn!("{error}");
@@ -95,8 +96,42 @@ pub async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             .into_response();
         }
     }
+    if let Some(&crud::SyncLatency(ms)) = response.extensions().get::<crud::SyncLatency>() {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+    }
     tracing::debug!("{} {} → {}", parts.method, parts.uri, response.status());
     response
+}
+
+/// Next to `Retry-After` (whole seconds, as ARM sends), `retry-after-ms` with the time the
+/// operation still needs: clients that honour it (azure_core's policies do) poll once, right when
+/// the operation ends, which keeps scaled-down benchmarks honest.
+fn add_retry_after_ms(app: &App, response: &mut Response, raw_path: &str, now: OffsetDateTime) {
+    if !response.headers().contains_key(axum::http::header::RETRY_AFTER) {
+        return;
+    }
+    let last_segment =
+        |url: &str| url.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned();
+    let lower = raw_path.to_ascii_lowercase();
+    let op_id = if lower.contains("/operationstatuses/") || lower.contains("/operationresults/") {
+        last_segment(raw_path)
+    } else {
+        let headers = response.headers();
+        let link = headers.get("azure-asyncoperation").or_else(|| headers.get(axum::http::header::LOCATION));
+        match link.and_then(|v| v.to_str().ok()) {
+            Some(url) => last_segment(url),
+            None => return,
+        }
+    };
+    let now_ms = lro::now_ms(now);
+    let remaining = app.state.read(|store| {
+        store.operation(&op_id).filter(|op| !op.status.is_terminal()).map(|op| (op.due_ms - now_ms).max(0))
+    });
+    if let Some(ms) = remaining {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&ms.to_string()) {
+            response.headers_mut().insert("retry-after-ms", value);
+        }
+    }
 }
 
 /// A container PUT through ARM also creates the container in the account's blob service.

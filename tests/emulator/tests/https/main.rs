@@ -6,5 +6,6 @@ mod binary;
 mod entra;
 mod faults;
 mod kinds;
+mod latency;
 mod oav;
 mod support;

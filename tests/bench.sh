@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Benchmarks of agentpool against a local Azure (the emulator and Azurite), in one command:
+# installs the npm tools it needs (pinned in tests/node, as tests/run.sh does), builds agentpool
+# and agentpool-bench in release, then prints the tables (about a minute on 2 cores, once built).
+#
+#   tests/bench.sh                      everything
+#   tests/bench.sh --runs 3 --skip-upload   any flag of agentpool-bench (--help lists them)
+#
+# Work files (the 256 MiB upload file, logs, traffic of every run) go to .cache/bench/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update
+  apt-get install -y --no-install-recommends nodejs npm
+fi
+stamp="tests/node/node_modules/.installed-lock"
+if ! cmp -s tests/node/package-lock.json "$stamp" 2>/dev/null; then
+  npm ci --prefix tests/node --no-audit --no-fund --cache "$root/.cache/npm" --loglevel=error
+  cp tests/node/package-lock.json "$stamp"
+fi
+
+echo "== cargo build --release -p agentpool -p agentpool-bench" >&2
+cargo build --release --locked --quiet -p agentpool -p agentpool-bench
+bin="${CARGO_TARGET_DIR:-$root/target}/release"
+exec "$bin/agentpool-bench" --root "$root" --agentpool "$bin/agentpool" "$@"
