@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RequestContent, StatusCode, Url};
-use azure_storage_blob::models::{BlobClientSetPropertiesOptions, BlockBlobClientUploadOptions};
+use azure_storage_blob::models::{
+    BlockBlobClientCommitBlockListOptions, BlockBlobClientUploadOptions, BlockLookupList,
+};
 use azure_storage_blob::{BlobClient, BlobClientOptions};
 use md5::{Digest, Md5};
 
@@ -70,47 +72,104 @@ impl ScriptStore for BlobScripts {
     async fn upload(&self, container_url: &str, upload: &ScriptUpload) -> Result<bool, StoreError> {
         let blob_url = format!("{}/{}", container_url.trim_end_matches('/'), upload.blob_name);
         let client = self.client(&blob_url)?;
-        let read_error =
-            |e: std::io::Error| StoreError::operation(format!("cannot read {}: {e}", upload.local_path.display()));
-        // Ask while reading (off the async threads: a large artifact must not stall the other
-        // resources of the deploy).
         let path = upload.local_path.clone();
-        let reading = tokio::task::spawn_blocking(move || std::fs::read(path));
-        let remote = self.remote(&client, &blob_url).await?;
-        let content = reading
-            .await
-            .map_err(|e| StoreError::operation(format!("reading {}: {e}", upload.local_path.display())))?
-            .map_err(read_error)?;
-        let hash = |content: Vec<u8>| tokio::task::spawn_blocking(move || Md5::digest(&content).to_vec());
-        let join_error =
-            |e: tokio::task::JoinError| StoreError::operation(format!("hashing {}: {e}", upload.local_path.display()));
+        let local_error =
+            |e: String| StoreError::operation(format!("cannot read {}: {e}", upload.local_path.display()));
         let put_error = |e: azure_core::Error| StoreError::operation(format!("PUT {blob_url}: {}", one_line(&e)));
-        let options = |md5: Option<Vec<u8>>| BlockBlobClientUploadOptions {
-            blob_content_md5: md5,
-            parallel: Some(self.parallel),
-            partition_size: Some(self.partition_size),
-            ..Default::default()
-        };
-        match remote {
-            // Same length: only the hash can tell whether it changed.
-            Some(remote) if remote.length == content.len() as u64 => {
-                let md5 = hash(content.clone()).await.map_err(join_error)?;
-                if remote.md5.as_deref() == Some(md5.as_slice()) {
-                    return Ok(false);
-                }
-                client.upload(RequestContent::from(content), Some(options(Some(md5)))).await.map_err(put_error)?;
-            }
-            // Missing or of another length: send at once, hash meanwhile, store the MD5 after.
-            _ => {
-                let hashing = hash(content.clone());
-                client.upload(RequestContent::from(content), Some(options(None))).await.map_err(put_error)?;
-                let md5 = hashing.await.map_err(join_error)?;
-                let properties = BlobClientSetPropertiesOptions { blob_content_md5: Some(md5), ..Default::default() };
-                client.set_properties(Some(properties)).await.map_err(put_error)?;
-            }
+        let length = std::fs::metadata(&path).map_err(|e| local_error(e.to_string()))?.len();
+        // Hash while asking: off the async threads, so a large artifact stalls nothing else.
+        let hashing = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || md5_of_file(&path)
+        });
+        let remote = self.remote(&client, &blob_url).await?;
+        let same_length = remote.as_ref().is_some_and(|r| r.length == length);
+        if !same_length && length > self.partition_size.get() {
+            // Certainly different: send the blocks now, commit with the MD5 hashed meanwhile.
+            return self.put_blocks(&client, &path, length, hashing, &put_error, &local_error).await.map(|()| true);
         }
+        let md5 = hashing.await.map_err(|e| local_error(e.to_string()))?.map_err(|e| local_error(e.to_string()))?;
+        if same_length && remote.and_then(|r| r.md5).as_deref() == Some(md5.as_slice()) {
+            return Ok(false);
+        }
+        if length > self.partition_size.get() {
+            let known = tokio::task::spawn_blocking(move || Ok(md5));
+            return self.put_blocks(&client, &path, length, known, &put_error, &local_error).await.map(|()| true);
+        }
+        let content = std::fs::read(&path).map_err(|e| local_error(e.to_string()))?;
+        let options = BlockBlobClientUploadOptions { blob_content_md5: Some(md5), ..Default::default() };
+        client.upload(RequestContent::from(content), Some(options)).await.map_err(put_error)?;
         Ok(true)
     }
+}
+
+impl BlobScripts {
+    /// Stages the file's blocks, `parallel` at a time, each read from disk when its turn comes,
+    /// then commits them with the MD5 `hashing` yields.
+    async fn put_blocks(
+        &self,
+        client: &BlobClient,
+        path: &std::path::Path,
+        length: u64,
+        hashing: tokio::task::JoinHandle<std::io::Result<Vec<u8>>>,
+        put_error: &(dyn Fn(azure_core::Error) -> StoreError + Sync),
+        local_error: &(dyn Fn(String) -> StoreError + Sync),
+    ) -> Result<(), StoreError> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        let blocks = client.block_blob_client();
+        let size = self.partition_size.get();
+        let count = length.div_ceil(size);
+        // Block ids must all have the same length.
+        let ids: Vec<Vec<u8>> = (0..count).map(|i| format!("agentpool-{i:010}").into_bytes()).collect();
+        stream::iter(0..count)
+            .map(|index| {
+                let blocks = &blocks;
+                let id = &ids[index as usize];
+                let path = path.to_owned();
+                async move {
+                    let offset = index * size;
+                    let len = size.min(length - offset);
+                    let bytes = tokio::task::spawn_blocking(move || read_range(&path, offset, len))
+                        .await
+                        .map_err(|e| local_error(e.to_string()))?
+                        .map_err(|e| local_error(e.to_string()))?;
+                    blocks.stage_block(id, len, RequestContent::from(bytes), None).await.map_err(put_error)?;
+                    Ok::<(), StoreError>(())
+                }
+            })
+            .buffer_unordered(self.parallel.get())
+            .try_collect::<()>()
+            .await?;
+        let md5 = hashing.await.map_err(|e| local_error(e.to_string()))?.map_err(|e| local_error(e.to_string()))?;
+        let list = BlockLookupList { latest: Some(ids), ..Default::default() };
+        let options = BlockBlobClientCommitBlockListOptions { blob_content_md5: Some(md5), ..Default::default() };
+        blocks.commit_block_list(list.try_into().map_err(put_error)?, Some(options)).await.map_err(put_error)?;
+        Ok(())
+    }
+}
+
+/// MD5 of a file, read in 1 MiB pieces.
+fn md5_of_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Md5::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match file.read(&mut buffer)? {
+            0 => return Ok(hasher.finalize().to_vec()),
+            n => hasher.update(&buffer[..n]),
+        }
+    }
+}
+
+/// `len` bytes of a file from `offset`.
+fn read_range(path: &std::path::Path, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// What the blob service holds for a blob.
