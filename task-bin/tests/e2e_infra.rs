@@ -169,3 +169,36 @@ const SPECS: &[(&str, &str)] = &[
     ("/microsoft.managedidentity/", "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"),
     ("/microsoft.compute/", "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json"),
 ];
+
+#[test]
+fn a_large_script_goes_in_blocks_and_a_same_length_change_is_still_sent() {
+    let session = local_azure().session("infra-large-script", |_| {});
+    let scripts = session.dir.join("scripts/linux");
+    std::fs::create_dir_all(&scripts).unwrap();
+    // 20 MiB and a bit: three 8 MiB blocks, the last one short.
+    let mut content: Vec<u8> =
+        (0..20 * 1024 * 1024 + 4321).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(scripts.join("big.sh"), &content).unwrap();
+    let file = copy_parameters(&session, LINUX, |parameters| {
+        parameters["storageAccountName"] = serde_json::json!({ "value": "stagentstest" });
+        parameters["customizationSteps"] = serde_json::json!({ "value": ["big.sh"] });
+    });
+    let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    document["parameters"]["scriptsDirectory"] = serde_json::json!({ "value": session.dir.join("scripts") });
+    std::fs::write(&file, serde_json::to_vec(&document).unwrap()).unwrap();
+    let file = file.to_str().unwrap();
+    let url = format!("https://127.0.0.1:{}/stagentstest/aibscripts/linux/big.sh", local_azure().azurite_port);
+
+    let first = session.agentpool(&["up", "--scope", "infra", "--parameters", file]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(session.read_blob(&url) == content, "the blob differs from the file");
+
+    let unchanged = session.agentpool(&["up", "--scope", "infra", "--parameters", file]);
+    assert!(stderr(&unchanged).contains("= unchanged linux/big.sh (same MD5)"), "{}", stderr(&unchanged));
+
+    content[12 * 1024 * 1024] ^= 0xff;
+    std::fs::write(session.dir.join("scripts/linux/big.sh"), &content).unwrap();
+    let changed = session.agentpool(&["up", "--scope", "infra", "--parameters", file]);
+    assert!(stderr(&changed).contains("↑ uploaded linux/big.sh"), "{}", stderr(&changed));
+    assert!(session.read_blob(&url) == content, "the changed byte did not reach the blob");
+}
