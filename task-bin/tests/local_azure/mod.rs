@@ -53,6 +53,7 @@ pub fn local_azure() -> &'static LocalAzure {
         );
         let runtime =
             tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("agentpool-e2e-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         // An emulator made only for its certificate files, which Azurite then serves.
@@ -91,6 +92,18 @@ pub fn local_azure() -> &'static LocalAzure {
         }
         LocalAzure { runtime, azurite_port: port, azurite_ca: ready.ca_file, dir }
     })
+}
+
+/// Folders of earlier test processes that have ended (kept after a run for inspection).
+fn remove_stale_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("agentpool-e2e-").and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 fn free_port() -> u16 {
