@@ -13,15 +13,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-if ! command -v npm >/dev/null 2>&1; then
-  apt-get update
-  apt-get install -y --no-install-recommends nodejs npm
-fi
-stamp="tests/node/node_modules/.installed-lock"
-if ! cmp -s tests/node/package-lock.json "$stamp" 2>/dev/null; then
-  npm ci --prefix tests/node --no-audit --no-fund --cache "$root/.cache/npm" --loglevel=error
-  cp tests/node/package-lock.json "$stamp"
-fi
+source "$root/tests/node-tools.sh"
+install_node_tools
 
 echo "== cargo build --release -p agentpool -p agentpool-bench" >&2
 cargo build --release --locked --quiet -p agentpool -p agentpool-bench

@@ -16,13 +16,8 @@ mkdir -p "$work"
 selection=("$@")
 [[ ${#selection[@]} -gt 0 ]] || selection=(--environment sbx --os linux)
 
-if ! command -v npm >/dev/null 2>&1; then
-  apt-get update && apt-get install -y --no-install-recommends nodejs npm
-fi
-if ! cmp -s tests/node/package-lock.json tests/node/node_modules/.installed-lock 2>/dev/null; then
-  npm ci --prefix tests/node --no-audit --no-fund --cache "$root/.cache/npm" --loglevel=error
-  cp tests/node/package-lock.json tests/node/node_modules/.installed-lock
-fi
+source "$root/tests/node-tools.sh"
+install_node_tools
 cargo build --quiet -p agentpool -p agentpool-emulator
 bin="${CARGO_TARGET_DIR:-$root/target}/debug"
 
@@ -49,10 +44,15 @@ AZURITE_ACCOUNTS="$accounts" tests/node/node_modules/.bin/azurite-blob --blobHos
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break; sleep 0.1; done
 
-export AGENTPOOL_ARM_ENDPOINT="$(ready armEndpoint)" AZURE_AUTHORITY_HOST="$(ready authorityHost)"
-export AGENTPOOL_CA_FILE="$(ready caFile)" AZURE_TENANT_ID="$(ready tenantId)"
-export AZURE_SUBSCRIPTION_ID="$(ready subscriptionId)" AZURE_CLIENT_ID="$(ready clientId)"
-export AZURE_CLIENT_SECRET="$(ready clientSecret)"
+AGENTPOOL_ARM_ENDPOINT="$(ready armEndpoint)"
+AZURE_AUTHORITY_HOST="$(ready authorityHost)"
+AGENTPOOL_CA_FILE="$(ready caFile)"
+AZURE_TENANT_ID="$(ready tenantId)"
+AZURE_SUBSCRIPTION_ID="$(ready subscriptionId)"
+AZURE_CLIENT_ID="$(ready clientId)"
+AZURE_CLIENT_SECRET="$(ready clientSecret)"
+export AGENTPOOL_ARM_ENDPOINT AZURE_AUTHORITY_HOST AGENTPOOL_CA_FILE AZURE_TENANT_ID AZURE_SUBSCRIPTION_ID \
+  AZURE_CLIENT_ID AZURE_CLIENT_SECRET
 
 echo "== agentpool up --scope infra ${selection[*]}  (emulator $AGENTPOOL_ARM_ENDPOINT, Azurite port $azurite_port)"
 "$bin/agentpool" up --scope infra "${selection[@]}"

@@ -20,15 +20,8 @@ fi
 
 if [[ "${1:-}" != "--quick" ]]; then
   step "test tools (npm, pinned in tests/node/package-lock.json)"
-  if ! command -v npm >/dev/null 2>&1; then
-    apt-get update
-    apt-get install -y --no-install-recommends nodejs npm
-  fi
-  stamp="tests/node/node_modules/.installed-lock"
-  if ! cmp -s tests/node/package-lock.json "$stamp" 2>/dev/null; then
-    npm ci --prefix tests/node --no-audit --no-fund --cache "$root/.cache/npm" --loglevel=error
-    cp tests/node/package-lock.json "$stamp"
-  fi
+  source "$root/tests/node-tools.sh"
+  install_node_tools
 
   step "test tools (PyPI, pinned in tests/python/requirements.txt)"
   venv="$root/.cache/venv"

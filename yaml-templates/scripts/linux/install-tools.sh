@@ -40,6 +40,7 @@ install -m 0755 /tmp/azcopy_linux_amd64_*/azcopy /usr/local/bin/azcopy
 rm -rf /tmp/azcopy.tgz /tmp/azcopy_linux_amd64_*
 
 log "installing PowerShell modules"
+# shellcheck disable=SC2016 # the single-quoted text is PowerShell, expanded by pwsh
 pwsh -NoLogo -NoProfile -Command '
   $ErrorActionPreference = "Stop"
   Set-PSRepository -Name PSGallery -InstallationPolicy Trusted
