@@ -24,6 +24,8 @@ pub struct App {
     pub registry: Registry,
     /// The blob service behind storage accounts; `None` in unit tests.
     pub blob: Option<crate::blob_data_plane::BlobDataPlane>,
+    /// Blobs of emulated services when there is no blob service.
+    pub memory_blobs: crate::blob_data_plane::MemoryBlobs,
 }
 
 impl std::fmt::Debug for Registry {
@@ -46,6 +48,7 @@ impl App {
             requests: RequestCounter::default(),
             registry,
             blob: None,
+            memory_blobs: Default::default(),
             config,
         }
     }

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use crate::arm::kind::KindInfo;
 use crate::faults::FaultSettings;
+use crate::kinds::image_templates::settings::{Failure, PhaseMs};
 
 /// Tenant id the emulator answers for unless `--tenant-id` says otherwise.
 pub const DEFAULT_TENANT_ID: &str = "8c3dad1d-b6bc-4f8b-939b-8263372eced6";
@@ -95,9 +96,35 @@ pub struct Config {
     #[arg(long)]
     pub blob_ca_file: Option<PathBuf>,
 
+    /// Account of the blob service that holds Image Builder's staging blobs (`packerlogs/<run>/customization.log`):
+    /// Azurite's accounts are fixed at its start, so every staging storage account's `primaryEndpoints.blob`
+    /// points at this one.
+    #[arg(long, default_value = "aibstaging")]
+    pub staging_account: String,
+
+    /// Duration of an Image Builder build phase, `<phase>=<ms>` (repeatable; the last wins): queued, building,
+    /// customizing, optimizing, validating, distributing, canceling, or total (shared by the phases not given).
+    /// Default 300 each.
+    #[arg(long = "aib-phase-ms", value_name = "PHASE=MS", value_parser = parse_phase)]
+    pub aib_phase_ms: Vec<PhaseMs>,
+
+    /// Make every Image Builder build fail, as the template tag `emulator.fail` does for one template:
+    /// `customizer:<name>`, `distribute`, `distribute:<runOutputName>` or `timeout` (repeatable; the first
+    /// applies).
+    #[arg(long = "aib-fail", value_name = "MODE", value_parser = parse_failure)]
+    pub aib_fail: Vec<Failure>,
+
     /// Fault injection settings.
     #[command(flatten)]
     pub faults: FaultSettings,
+}
+
+fn parse_phase(s: &str) -> Result<PhaseMs, String> {
+    PhaseMs::parse(s)
+}
+
+fn parse_failure(s: &str) -> Result<Failure, String> {
+    Failure::parse(s)
 }
 
 /// The latency of writes of one resource kind (`--latency-ms <kind>=<ms>`).
@@ -191,6 +218,30 @@ mod tests {
             assert!(err.contains("--latency-ms"), "{bad}: {err}");
         }
         assert!(KindLatency::parse("nope=1").unwrap_err().contains("storageAccounts"));
+    }
+
+    #[test]
+    fn image_builder_flags() {
+        let c = Config::parse_from(["agentpool-emulator"]);
+        assert_eq!((c.staging_account.as_str(), c.aib_phase_ms.len(), c.aib_fail.len()), ("aibstaging", 0, 0));
+        let c = Config::parse_from([
+            "agentpool-emulator",
+            "--staging-account",
+            "devstoreaccount1",
+            "--aib-phase-ms",
+            "customizing=900",
+            "--aib-phase-ms",
+            "total=2000",
+            "--aib-fail",
+            "customizer:install",
+        ]);
+        assert_eq!(c.staging_account, "devstoreaccount1");
+        assert_eq!(c.aib_phase_ms.len(), 2);
+        assert_eq!(c.aib_fail, vec![Failure::Customizer("install".into())]);
+        for (flag, bad) in [("--aib-phase-ms", "cooking=1"), ("--aib-fail", "explode")] {
+            let err = Config::try_parse_from(["agentpool-emulator", flag, bad]).unwrap_err().to_string();
+            assert!(err.contains(flag), "{err}");
+        }
     }
 
     #[test]

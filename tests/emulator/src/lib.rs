@@ -1,7 +1,7 @@
 //! A local Azure for testing agentpool without a subscription: Azure Resource Manager (resource groups,
-//! storage accounts and blob containers, managed identities, role assignments, compute galleries), an
-//! Entra ID token endpoint, fault injection and oav traffic recording, all over HTTPS with a CA made at
-//! start.
+//! storage accounts and blob containers, managed identities, role assignments, compute galleries, Azure VM
+//! Image Builder templates and their builds), an Entra ID token endpoint, fault injection and oav traffic
+//! recording, all over HTTPS with a CA made at start.
 //!
 //! Start it in process with [`Emulator::start`] (tests) or as the `agentpool-emulator` binary, which prints
 //! a [`ReadyInfo`] line of JSON on stdout. Module map:
@@ -14,11 +14,11 @@
 //! | [`traffic`] | oav traffic files |
 //! | [`faults`] | seeded 429 / 5xx / drop / slow / LRO-failure injection |
 //! | [`arm`] | routing, api-versions, generic CRUD, long-running operations, validation |
-//! | [`kinds`] | one module per resource type |
-//! | [`blob_data_plane`] | containers created through ARM also created in Azurite |
+//! | [`kinds`] | one module per resource type ([`kinds::image_templates`]: Image Builder) |
+//! | [`blob_data_plane`] | containers created through ARM also created in Azurite; blobs of emulated services (Azurite, or memory) |
 //! | [`admin`] | `/_emulator/...` test routes |
 //! | [`state`] | in-memory state and its file |
-//! | [`server`] | accept loop, route table, lifecycle |
+//! | [`server`] | accept loop, route table, lifecycle, background tick of the kinds |
 
 pub mod admin;
 pub mod app;

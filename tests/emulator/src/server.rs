@@ -10,7 +10,9 @@
 //! an HTTP/1.1 connection without writing anything, or resets the HTTP/2 stream: the client sees the
 //! connection dropped. Caveat: on shutdown, open connections are aborted, not drained.
 //!
-//! Without `--state-dir`, the PEM files go to a new temporary directory, removed at shutdown.
+//! Without `--state-dir`, the PEM files go to a new temporary directory, removed at shutdown. Every
+//! [`TICK_MS`], a background task runs the kinds' work outside the state lock
+//! ([`crate::arm::kind::ResourceKind::background`]: Image Builder builds); it stops at shutdown.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -40,6 +42,9 @@ use crate::state::{SharedState, StateError};
 use crate::tls::{Certificates, TlsError};
 use crate::traffic::{TrafficError, TrafficRecorder};
 use crate::{arm, kinds};
+
+/// How often kinds' background work ([`crate::arm::kind::ResourceKind::background`]) runs, in milliseconds.
+pub const TICK_MS: u64 = 20;
 
 /// Response extension: drop the connection instead of answering (fault injection).
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +101,7 @@ pub struct Emulator {
     app: Arc<App>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    ticker: JoinHandle<()>,
 }
 
 /// The route table.
@@ -148,6 +154,7 @@ impl Emulator {
             requests: RequestCounter::default(),
             registry: kinds::registry(),
             blob,
+            memory_blobs: Default::default(),
             config,
         });
         let ready = ReadyInfo {
@@ -165,7 +172,8 @@ impl Emulator {
         };
         let (shutdown, stop) = oneshot::channel();
         let task = tokio::spawn(serve(listener, acceptor, router(app.clone()), stop));
-        Ok(Emulator { ready, owns_state_dir, app, shutdown: Some(shutdown), task })
+        let ticker = tokio::spawn(tick(app.clone()));
+        Ok(Emulator { ready, owns_state_dir, app, shutdown: Some(shutdown), task, ticker })
     }
 
     /// Endpoints, files and credentials.
@@ -185,8 +193,24 @@ impl Emulator {
             let _ = tx.send(());
         }
         let _ = (&mut self.task).await;
+        self.ticker.abort();
+        let _ = (&mut self.ticker).await;
         if self.owns_state_dir {
             let _ = std::fs::remove_dir_all(&self.ready.state_dir);
+        }
+    }
+}
+
+/// Runs the kinds' background work every [`TICK_MS`], one kind after the other, until aborted.
+async fn tick(app: Arc<App>) {
+    let mut interval = tokio::time::interval(Duration::from_millis(TICK_MS));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        for kind in app.registry.kinds() {
+            if let Some(work) = kind.background(&app) {
+                work.await;
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The emulated Azure state: resources and long-running operations, in memory, optionally persisted.
 //!
 //! Resources are keyed by their lower-cased id (ARM ids are case-insensitive) and keep the casing of
-//! their creation. With `--state-file`, the state is loaded at start and written (to a temporary file,
+//! their creation. Next to them, providers keep private data per resource that ARM does not show (Image
+//! Builder's build state and log); it goes with its resource. With `--state-file`, the state is loaded at start and written (to a temporary file,
 //! then renamed) after every change, so a demo can stop and resume.
 //!
 //! Caveats: one mutex guards everything (fine for a test emulator); the file is rewritten whole on each
@@ -111,6 +112,9 @@ pub struct Operation {
 pub struct Store {
     resources: BTreeMap<String, Resource>,
     operations: BTreeMap<String, Operation>,
+    /// What a resource provider keeps about a resource without showing it through ARM (Image Builder's
+    /// build state and log, ...), by lower-cased resource id; removed with the resource.
+    private: BTreeMap<String, Value>,
     dirty: bool,
 }
 
@@ -118,6 +122,8 @@ pub struct Store {
 struct Snapshot {
     resources: Vec<Resource>,
     operations: Vec<Operation>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    private: BTreeMap<String, Value>,
 }
 
 impl Store {
@@ -145,7 +151,32 @@ impl Store {
         if !doomed.is_empty() {
             self.dirty = true;
         }
+        self.private.retain(|k, _| !is_within(k, id));
         doomed.iter().filter_map(|k| self.resources.remove(k)).collect()
+    }
+
+    /// The provider's private data about resource `id`.
+    pub fn private(&self, id: &str) -> Option<&Value> {
+        self.private.get(&key(id))
+    }
+
+    /// Sets (or, with `None`, removes) the provider's private data about resource `id`; marks the store
+    /// changed only when it changes.
+    pub fn set_private(&mut self, id: &str, value: Option<Value>) {
+        let k = key(id);
+        if self.private.get(&k) == value.as_ref() {
+            return;
+        }
+        self.dirty = true;
+        match value {
+            Some(v) => self.private.insert(k, v),
+            None => self.private.remove(&k),
+        };
+    }
+
+    /// Ids (lower-cased) that have private data.
+    pub fn private_ids(&self) -> impl Iterator<Item = &String> {
+        self.private.keys()
     }
 
     /// All resources, ordered by lower-cased id.
@@ -185,6 +216,7 @@ impl Store {
         serde_json::to_value(Snapshot {
             resources: self.resources.values().cloned().collect(),
             operations: self.operations.values().cloned().collect(),
+            private: self.private.clone(),
         })
         .unwrap_or(Value::Null)
     }
@@ -201,6 +233,7 @@ impl Store {
         Ok(Store {
             resources: snap.resources.into_iter().map(|r| (key(&r.id), r)).collect(),
             operations: snap.operations.into_iter().map(|o| (key(&o.id), o)).collect(),
+            private: snap.private,
             dirty: false,
         })
     }
@@ -274,8 +307,12 @@ mod tests {
         s.insert(res("/subscriptions/s/resourceGroups/RG2"));
         assert!(s.get("/SUBSCRIPTIONS/s/resourcegroups/rg").is_some());
         assert_eq!(s.descendants("/subscriptions/s/resourceGroups/rg").count(), 1);
+        s.set_private("/subscriptions/s/resourceGroups/RG/providers/P/t/a", Some(json!({"x": 1})));
+        s.set_private("/subscriptions/s/resourceGroups/RG2", Some(json!({"y": 1})));
+        assert_eq!(s.private("/subscriptions/s/resourcegroups/rg/providers/p/t/A"), Some(&json!({"x": 1})));
         let removed = s.remove_tree("/subscriptions/s/resourcegroups/rg");
         assert_eq!(removed.len(), 2);
+        assert_eq!(s.private_ids().count(), 1, "private data goes with its resource");
         assert_eq!(s.resources().count(), 1);
     }
 

@@ -1,5 +1,5 @@
-//! Generic GET / HEAD / PUT / PATCH / DELETE / LIST over any [`ResourceKind`], answering exactly the
-//! status codes its [`KindInfo`] declares from the swagger.
+//! Generic GET / HEAD / PUT / PATCH / DELETE / LIST over any [`ResourceKind`](super::kind::ResourceKind),
+//! answering exactly the status codes its [`KindInfo`] declares from the swagger.
 //!
 //! Order of checks, as ARM does them: route and api-version (in `arm::handle`), then the resource group
 //! (404 `ResourceGroupNotFound`), then parents (404 `ParentResourceNotFound`), then the name and the body
@@ -91,7 +91,7 @@ pub fn normalize_location(location: &str) -> String {
 }
 
 /// The stored shape: `id`, `name`, `type` first, then the rest; location normalized.
-fn finish(target: &Target, info: &KindInfo, built: Value) -> Value {
+pub fn finish(target: &Target, info: &KindInfo, built: Value) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(target.id));
     out.insert("name".into(), json!(target.name));
@@ -174,11 +174,15 @@ pub fn put(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response, A
         kind.validate_name(&target.name)?;
         let mut body = parse_body(bytes)?;
         kind.validate(&mut body)?;
-        lro::settle(store, registry, &target.id, call.now_ms());
+        lro::settle(store, registry, &target.id, &call.env());
         let existing = store.get(&target.id).cloned();
         let target = &keep_casing(target, existing.as_ref());
         kind.check(target, &body, existing.as_ref(), store)?;
-        let built = finish(target, info, kind.build(target, &call.env(), body, existing.as_ref()));
+        if let Some(existing) = &existing {
+            kind.check_put(target, &body, existing, store)?;
+        }
+        let mut built = finish(target, info, kind.build(target, &call.env(), body, existing.as_ref()));
+        kind.resolve(target, &mut built, store);
         write_resource(call, store, target, built, existing.is_some(), info.put)
     })
 }
@@ -189,23 +193,23 @@ pub fn put(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response, A
 pub fn upsert_internal(app: &App, target: &Target, mut body: Value, now: OffsetDateTime) -> Result<Value, ArmError> {
     let kind = target.kind;
     let info = kind.info();
-    let now_ms = lro::now_ms(now);
+    let env = Env::internal(&app.config, now);
     app.state.write(|store| {
-        lro::advance(store, &app.registry, now_ms);
+        lro::advance(store, &app.registry, &env);
         check_parents(store, &app.registry, &target.id)?;
         kind.validate_name(&target.name)?;
         kind.validate(&mut body)?;
-        lro::settle(store, &app.registry, &target.id, now_ms);
+        lro::settle(store, &app.registry, &target.id, &env);
         let existing = store.get(&target.id).cloned();
         let target = &keep_casing(target, existing.as_ref());
         kind.check(target, &body, existing.as_ref(), store)?;
-        let env = Env { config: &app.config, now, caller: None };
         let mut built = finish(target, info, kind.build(target, &env, body, existing.as_ref()));
+        kind.resolve(target, &mut built, store);
         if info.provisioning_state {
             lro::set_provisioning_state(&mut built, "Succeeded");
         }
         store.insert(Resource { kind: info.name.to_string(), id: target.id.clone(), body: built.clone() });
-        lro::provisioned(store, &app.registry, &target.id);
+        lro::provisioned(store, &app.registry, &env, &target.id);
         Ok(built)
     })
 }
@@ -229,14 +233,15 @@ pub fn patch(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response,
                 target: None,
             });
         }
-        lro::settle(store, registry, &target.id, call.now_ms());
+        lro::settle(store, registry, &target.id, &call.env());
         let existing = store.get(&target.id).cloned().ok_or_else(|| target.not_found())?;
         let target = &keep_casing(target, Some(&existing));
         let mut body = existing.body.clone();
         merge_patch(&mut body, &patch);
         kind.validate(&mut body)?;
         kind.check(target, &body, Some(&existing), store)?;
-        let built = finish(target, info, kind.build(target, &call.env(), body, Some(&existing)));
+        let mut built = finish(target, info, kind.build(target, &call.env(), body, Some(&existing)));
+        kind.resolve(target, &mut built, store);
         write_resource(call, store, target, built, true, style)
     })
 }
@@ -294,13 +299,13 @@ fn write_resource(
                 lro::set_provisioning_state(&mut body, "Succeeded");
             }
             store.insert(resource(body.clone()));
-            lro::provisioned(store, &call.app.registry, &target.id);
+            lro::provisioned(store, &call.app.registry, &call.env(), &target.id);
             Ok(late(call, info, json_response(sync_status, &body)))
         }
         PutStyle::LocationOnCreate if exists => {
             lro::set_provisioning_state(&mut body, "Succeeded");
             store.insert(resource(body.clone()));
-            lro::provisioned(store, &call.app.registry, &target.id);
+            lro::provisioned(store, &call.app.registry, &call.env(), &target.id);
             Ok(late(call, info, json_response(StatusCode::OK, &body)))
         }
         PutStyle::LocationOnCreate => {
@@ -329,16 +334,20 @@ fn write_resource(
 /// DELETE.
 pub fn delete(call: &Call<'_>, target: &Target) -> Result<Response, ArmError> {
     let info = target.kind.info();
+    if info.delete == DeleteStyle::Unsupported {
+        return Err(ArmError::MethodNotAllowed("DELETE".into()));
+    }
     let registry = &call.app.registry;
     call.app.state.write(|store| {
         check_parents(store, registry, &target.id)?;
-        lro::settle(store, registry, &target.id, call.now_ms());
+        lro::settle(store, registry, &target.id, &call.env());
         let Some(existing) = store.get(&target.id).cloned() else {
             return match info.delete {
                 DeleteStyle::Location => Err(target.not_found()),
                 _ => Ok(StatusCode::NO_CONTENT.into_response()),
             };
         };
+        target.kind.check_delete(target, &existing, store)?;
         if info.nested_delete_blocked {
             let nested = store
                 .descendants(&target.id)
@@ -371,8 +380,9 @@ pub fn delete(call: &Call<'_>, target: &Target) -> Result<Response, ArmError> {
             )
         };
         match info.delete {
+            DeleteStyle::Unsupported => Err(ArmError::MethodNotAllowed("DELETE".into())),
             DeleteStyle::Sync { body } => {
-                lro::delete_tree(store, registry, &target.id);
+                lro::delete_tree(store, registry, &call.env(), &target.id);
                 let response =
                     if body { json_response(StatusCode::OK, &existing.body) } else { StatusCode::OK.into_response() };
                 Ok(late(call, info, response))

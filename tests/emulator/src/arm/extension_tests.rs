@@ -69,7 +69,7 @@ impl ResourceKind for Widgets {
         }
     }
 
-    fn complete_action(&self, store: &mut Store, op: &Operation, succeeded: bool) -> Option<Value> {
+    fn complete_action(&self, _env: &Env<'_>, store: &mut Store, op: &Operation, succeeded: bool) -> Option<Value> {
         let state = if succeeded { "Succeeded" } else { "Failed" };
         if let Some(r) = store.get_mut(&op.resource_id) {
             r.body["properties"]["lastRun"] = json!(state);
@@ -77,19 +77,19 @@ impl ResourceKind for Widgets {
         Some(json!({ "run": state }))
     }
 
-    fn on_progress(&self, store: &mut Store, op: &Operation, _now_ms: i64) {
+    fn on_progress(&self, _env: &Env<'_>, store: &mut Store, op: &Operation) {
         if let Some(r) = store.get_mut(&op.resource_id) {
             r.body["properties"]["progressCalls"] =
                 json!(r.body["properties"]["progressCalls"].as_u64().unwrap_or(0) + 1);
         }
     }
 
-    fn on_provisioned(&self, store: &mut Store, resource: &Resource) {
+    fn on_provisioned(&self, _env: &Env<'_>, store: &mut Store, resource: &Resource) {
         let id = staging_id(resource);
         store.insert(Resource { kind: "resourceGroups".into(), body: json!({ "id": id, "location": "westus" }), id });
     }
 
-    fn on_deleted(&self, store: &mut Store, resource: &Resource) {
+    fn on_deleted(&self, _env: &Env<'_>, store: &mut Store, resource: &Resource) {
         store.remove_tree(&staging_id(resource));
     }
 }

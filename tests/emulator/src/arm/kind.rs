@@ -9,13 +9,22 @@
 //!
 //! Kinds that do more than CRUD use the extension points: POST actions ([`KindInfo::actions`],
 //! [`ResourceKind::action`], [`ResourceKind::complete_action`], e.g. Image Builder's `run`), progress of
-//! long operations ([`ResourceKind::on_progress`]) and lifecycle hooks ([`ResourceKind::on_provisioned`],
-//! [`ResourceKind::on_deleted`], e.g. a staging resource group that lives and dies with its template).
+//! long operations ([`ResourceKind::on_progress`], which may end or postpone them), lifecycle hooks
+//! ([`ResourceKind::on_provisioned`], [`ResourceKind::on_deleted`], e.g. a staging resource group that lives
+//! and dies with its template), more checks ([`ResourceKind::check_put`] for what only a PATCH may change,
+//! [`ResourceKind::check_delete`] for a busy resource), values from other resources
+//! ([`ResourceKind::resolve`]) and work outside the state lock ([`ResourceKind::background`], run by the
+//! server's tick: data-plane calls, resources made through other kinds). Hooks get an [`Env`] (configuration
+//! and clock); what a provider keeps without showing it goes to the store's private data
+//! ([`crate::state::Store::private`]).
 //!
 //! To add a kind: write a module under `kinds/` with a unit struct implementing [`ResourceKind`], and list
 //! it in `kinds::all()`. Nothing else changes.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use serde_json::Value;
@@ -23,6 +32,7 @@ use time::OffsetDateTime;
 
 use super::error::ArmError;
 use super::path::{parent_id, Captures, Pattern};
+use crate::app::App;
 use crate::config::Config;
 use crate::entra::Claims;
 use crate::state::{Operation, Resource, Store};
@@ -56,6 +66,8 @@ pub enum PatchStyle {
 /// How DELETE answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeleteStyle {
+    /// No DELETE in the emulator (405): read-only resources made by a provider (run outputs).
+    Unsupported,
     /// 200 when deleted (with the deleted resource as body when `body`), 204 when missing.
     Sync { body: bool },
     /// 202 with `Azure-AsyncOperation` and `Location`; 204 when missing (Compute).
@@ -194,6 +206,18 @@ pub struct Env<'a> {
     pub caller: Option<&'a Claims>,
 }
 
+impl<'a> Env<'a> {
+    /// The environment of work the emulator does on its own (no caller).
+    pub fn internal(config: &'a Config, now: OffsetDateTime) -> Self {
+        Env { config, now, caller: None }
+    }
+
+    /// [`Env::now`] in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        super::lro::now_ms(self.now)
+    }
+}
+
 /// An emulated ARM resource type.
 pub trait ResourceKind: Send + Sync + 'static {
     /// The declarative description.
@@ -223,6 +247,10 @@ pub trait ResourceKind: Send + Sync + 'static {
     /// the machinery afterwards.
     fn build(&self, target: &Target, env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value;
 
+    /// Fills read-only values of the stored resource taken from other resources (e.g. the principal id of a
+    /// user-assigned identity it names), after [`ResourceKind::build`].
+    fn resolve(&self, _target: &Target, _built: &mut Value, _store: &Store) {}
+
     /// The 404 of a missing resource of this kind.
     fn not_found(&self, target: &Target) -> ArmError {
         let info = self.info();
@@ -238,6 +266,17 @@ pub trait ResourceKind: Send + Sync + 'static {
         false
     }
 
+    /// Checks a PUT over the existing resource, after [`ResourceKind::check`] (which PATCH runs too): what a
+    /// replacement may not change although a PATCH may (e.g. tags of an immutable resource).
+    fn check_put(&self, _target: &Target, _body: &Value, _existing: &Resource, _store: &Store) -> Result<(), ArmError> {
+        Ok(())
+    }
+
+    /// Checks a DELETE of the existing resource (409 while it is busy, ...).
+    fn check_delete(&self, _target: &Target, _existing: &Resource, _store: &Store) -> Result<(), ArmError> {
+        Ok(())
+    }
+
     /// A POST action listed in [`KindInfo::actions`], on the existing `resource`.
     fn action(
         &self,
@@ -250,19 +289,36 @@ pub trait ResourceKind: Send + Sync + 'static {
 
     /// The end of a long-running action (`succeeded` is false for an injected failure); the returned
     /// body is what its `Location` poll then answers with 200.
-    fn complete_action(&self, _store: &mut Store, _operation: &Operation, _succeeded: bool) -> Option<Value> {
+    fn complete_action(
+        &self,
+        _env: &Env<'_>,
+        _store: &mut Store,
+        _operation: &Operation,
+        _succeeded: bool,
+    ) -> Option<Value> {
         None
     }
 
-    /// Called at every ARM request while an operation on a resource of this kind runs.
-    fn on_progress(&self, _store: &mut Store, _operation: &Operation, _now_ms: i64) {}
+    /// Called at every ARM request (and background tick) while an operation on a resource of this kind
+    /// runs, before operations that are due complete; it may end the operation itself
+    /// ([`super::lro::end`]) or postpone it (its `due_ms`).
+    fn on_progress(&self, _env: &Env<'_>, _store: &mut Store, _operation: &Operation) {}
 
     /// After a PUT or PATCH succeeded (at once when synchronous, else at the end of its operation).
-    fn on_provisioned(&self, _store: &mut Store, _resource: &Resource) {}
+    fn on_provisioned(&self, _env: &Env<'_>, _store: &mut Store, _resource: &Resource) {}
 
     /// After the resource was deleted (also when it goes with its parent).
-    fn on_deleted(&self, _store: &mut Store, _resource: &Resource) {}
+    fn on_deleted(&self, _env: &Env<'_>, _store: &mut Store, _resource: &Resource) {}
+
+    /// Work that must run outside the state lock (data-plane calls, resources made through other kinds, ...):
+    /// the server calls it every [`crate::server::TICK_MS`]; `None` when there is nothing to do.
+    fn background(&self, _app: &Arc<App>) -> Option<Background> {
+        None
+    }
 }
+
+/// The future of [`ResourceKind::background`].
+pub type Background = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// A routed request path.
 pub enum Route {

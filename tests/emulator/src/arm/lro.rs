@@ -1,25 +1,27 @@
 //! Long-running operations, per the ARM async contract (`azure-resource-manager-rpc/v1.0/async-api-reference.md`).
 //!
 //! An operation is created by a PUT / PATCH / DELETE whose swagger is `x-ms-long-running-operation`, and
-//! completes `--lro-delay-ms` later (the kind's `--latency-ms` when given). Completion is lazy: every ARM request first settles the operations that
-//! are due, so there are no background tasks and the state file stays consistent. Two URLs on the client's
-//! host watch an operation:
+//! completes `--lro-delay-ms` later (the kind's `--latency-ms` when given). Completion is lazy: every ARM
+//! request first settles the operations that are due (a kind with background work, such as Image Builder
+//! during a build, also advances them from its [`super::kind::ResourceKind::background`] tick), so the state file stays
+//! consistent. Two URLs on the client's host watch an operation:
 //!
 //! - `Azure-AsyncOperation`: `/subscriptions/{s}/providers/{ns}/locations/{loc}/operationStatuses/{id}`
 //!   always answers 200 `{"id","name","status","startTime","endTime"?,"error"?}` with status `InProgress`,
-//!   `Succeeded` or `Failed`;
+//!   `Succeeded`, `Failed` or `Canceled`;
 //! - `Location`: `/subscriptions/{s}/providers/{ns}/locations/{loc}/operationResults/{id}` answers 202 (no
 //!   body, `Location`, `Retry-After: 1`) while running, then what the synchronous call would have answered:
 //!   200 with the resource for a PUT, 200 without body for a DELETE, or the error (409 `OperationFailed`).
 //!
 //! On success the resource's `properties.provisioningState` becomes `Succeeded` (a delete removes it and
 //! everything within it); on an injected failure it becomes `Failed` and a later PUT converges normally. A
-//! new PUT / PATCH / DELETE on a resource first completes the operation in flight. POST actions of a kind
-//! run as operations too; the kind decides what their completion does.
+//! new PUT / PATCH / DELETE on a resource first completes the PUT / PATCH / DELETE in flight. POST actions
+//! of a kind run as operations too; the kind decides what their completion does, and may end them itself
+//! ([`end`]) or keep them running past their due time ([`super::kind::ResourceKind::on_progress`]).
 //!
 //! Caveats: `Retry-After` is 1 s (ARM asks for at least 10 s); the status URLs are the emulator's own
-//! scheme (Compute really uses `.../capsOperations/{id}`, Storage `.../asyncoperations/{id}`); operations
-//! cannot be canceled (none of the current kinds has a cancel action).
+//! scheme (Compute really uses `.../capsOperations/{id}`, Storage `.../asyncoperations/{id}`); only a kind's
+//! own actions (Image Builder's `cancel`) cancel operations.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +30,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::error::{json_response, ArmError};
-use super::kind::{Registry, Target};
+use super::kind::{Env, Registry, Target};
 use crate::state::{OpAction, OpStatus, Operation, Resource, Store};
 
 /// `Retry-After` sent with every LRO answer, in seconds.
@@ -119,50 +121,77 @@ pub fn result_url(base: &str, op: &Operation, api_version: &str) -> String {
     format!("{base}{}?api-version={api_version}", op_path(op, "operationResults"))
 }
 
-/// Reports progress of running operations to their kinds, then completes those due at `now_ms`.
-pub fn advance(store: &mut Store, registry: &Registry, now_ms: i64) {
+/// Reports progress of running operations to their kinds, then completes those due at `env.now`.
+pub fn advance(store: &mut Store, registry: &Registry, env: &Env<'_>) {
+    let now_ms = env.now_ms();
     let running: Vec<Operation> = store.operations().filter(|op| op.status == OpStatus::InProgress).cloned().collect();
     for op in &running {
         if let Some(kind) = registry.kind(&op.kind) {
-            kind.on_progress(store, op, now_ms);
+            kind.on_progress(env, store, op);
         }
     }
-    for op in running.iter().filter(|op| op.due_ms <= now_ms) {
-        finalize(store, registry, &op.id, now_ms);
+    // Progress may have ended or postponed operations: read them again.
+    let due: Vec<String> = running
+        .iter()
+        .filter(|op| store.operation(&op.id).is_some_and(|o| o.status == OpStatus::InProgress && o.due_ms <= now_ms))
+        .map(|op| op.id.clone())
+        .collect();
+    for id in due {
+        finalize(store, registry, env, &id);
     }
 }
 
-/// Completes at once the operations in flight on `resource_id` (before a new operation on it).
-pub fn settle(store: &mut Store, registry: &Registry, resource_id: &str, now_ms: i64) {
+/// Completes at once the operations in flight on `resource_id` (before a new operation on it). POST actions
+/// (a build, ...) are left running: their kind decides when they end.
+pub fn settle(store: &mut Store, registry: &Registry, resource_id: &str, env: &Env<'_>) {
     let running: Vec<String> = store
         .operations()
-        .filter(|op| op.status == OpStatus::InProgress && op.resource_id.eq_ignore_ascii_case(resource_id))
+        .filter(|op| {
+            op.status == OpStatus::InProgress
+                && op.resource_id.eq_ignore_ascii_case(resource_id)
+                && !matches!(op.action, OpAction::Action(_))
+        })
         .map(|op| op.id.clone())
         .collect();
     for id in running {
-        finalize(store, registry, &id, now_ms);
+        finalize(store, registry, env, &id);
+    }
+}
+
+/// Ends an operation as its kind decided (`status` terminal): no further hook runs.
+pub fn end(store: &mut Store, op_id: &str, status: OpStatus, error: Option<Value>, result: Option<Value>, now_ms: i64) {
+    if let Some(op) = store.operation_mut(op_id) {
+        if op.status.is_terminal() {
+            return;
+        }
+        op.status = status;
+        op.end_ms = Some(now_ms);
+        op.error = error;
+        op.result = result;
+        op.pending = None;
     }
 }
 
 /// Removes `id` and everything within it, then tells each removed resource's kind.
-pub fn delete_tree(store: &mut Store, registry: &Registry, id: &str) {
+pub fn delete_tree(store: &mut Store, registry: &Registry, env: &Env<'_>, id: &str) {
     for removed in store.remove_tree(id) {
         if let Some(kind) = registry.kind(&removed.kind) {
-            kind.on_deleted(store, &removed);
+            kind.on_deleted(env, store, &removed);
         }
     }
 }
 
 /// Tells the kind of `id` that it was provisioned.
-pub fn provisioned(store: &mut Store, registry: &Registry, id: &str) {
+pub fn provisioned(store: &mut Store, registry: &Registry, env: &Env<'_>, id: &str) {
     if let Some(resource) = store.get(id).cloned() {
         if let Some(kind) = registry.kind(&resource.kind) {
-            kind.on_provisioned(store, &resource);
+            kind.on_provisioned(env, store, &resource);
         }
     }
 }
 
-fn finalize(store: &mut Store, registry: &Registry, op_id: &str, now_ms: i64) {
+fn finalize(store: &mut Store, registry: &Registry, env: &Env<'_>, op_id: &str) {
+    let now_ms = env.now_ms();
     let Some(op) = store.operation(op_id).cloned() else { return };
     if op.status.is_terminal() {
         return;
@@ -182,11 +211,11 @@ fn finalize(store: &mut Store, registry: &Registry, op_id: &str, now_ms: i64) {
                     set_provisioning_state(&mut r.body, "Succeeded");
                 }
             }
-            provisioned(store, registry, &op.resource_id);
+            provisioned(store, registry, env, &op.resource_id);
         }
-        (OpAction::Delete, false) => delete_tree(store, registry, &op.resource_id),
+        (OpAction::Delete, false) => delete_tree(store, registry, env, &op.resource_id),
         (OpAction::Action(_), succeeded) => {
-            result = kind.and_then(|k| k.complete_action(store, &op, !succeeded));
+            result = kind.and_then(|k| k.complete_action(env, store, &op, !succeeded));
         }
         (_, true) => {
             if tracks_state && op.pending.is_none() {
@@ -197,9 +226,13 @@ fn finalize(store: &mut Store, registry: &Registry, op_id: &str, now_ms: i64) {
         }
     }
     if let Some(stored) = store.operation_mut(op_id) {
+        if stored.status.is_terminal() {
+            return;
+        }
         stored.status = if op.fail { OpStatus::Failed } else { OpStatus::Succeeded };
         stored.end_ms = Some(now_ms);
-        stored.error = op.fail.then(injected_failure);
+        // A kind may have set the error of a failure it decided (e.g. a provisioning check).
+        stored.error = op.fail.then(|| op.error.clone().unwrap_or_else(injected_failure));
         stored.pending = None;
         stored.result = result;
     }

@@ -152,7 +152,7 @@ async fn mirror_container(app: &App, raw_path: &str, now: OffsetDateTime) -> Res
     blob.create_container(&endpoint, &segs[11], &token).await.map_err(|e| e.to_string())
 }
 
-fn dispatch(
+pub(crate) fn dispatch(
     mut call: Call<'_>,
     method: &Method,
     raw_path: &str,
@@ -170,8 +170,8 @@ fn dispatch(
     if !segs[1].eq_ignore_ascii_case(&app.config.subscription_id) {
         return Err(ArmError::SubscriptionNotFound(segs[1].clone()));
     }
-    let now_ms = lro::now_ms(call.now);
-    app.state.write(|store| lro::advance(store, &app.registry, now_ms));
+    let env = kind::Env::internal(&app.config, call.now);
+    app.state.write(|store| lro::advance(store, &app.registry, &env));
 
     for (pattern, is_status) in [(&*STATUS, true), (&*RESULT, false)] {
         if let Some(captures) = pattern.matches(&segs) {

@@ -10,6 +10,7 @@ pub mod galleries;
 pub mod gallery_image_versions;
 pub mod gallery_images;
 pub mod identities;
+pub mod image_templates;
 pub mod resource_groups;
 pub mod role_assignments;
 pub mod storage_accounts;
@@ -30,6 +31,8 @@ pub fn all() -> Vec<&'static dyn ResourceKind> {
         &galleries::Galleries,
         &gallery_images::GalleryImages,
         &gallery_image_versions::GalleryImageVersions,
+        &image_templates::ImageTemplates,
+        &image_templates::RunOutputs,
     ]
 }
 
@@ -122,6 +125,8 @@ mod tests {
             ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g", "galleries"),
             ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i", "galleryImages"),
             ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i/versions/1.0.0", "galleryImageVersions"),
+            ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/t", "imageTemplates"),
+            ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/t/runOutputs/o", "imageTemplateRunOutputs"),
         ] {
             match r.route(&seg(path), &q) {
                 Some(crate::arm::kind::Route::Item(t)) => assert_eq!(t.kind.info().name, kind, "{path}"),
@@ -133,6 +138,9 @@ mod tests {
             ("/subscriptions/s/providers/Microsoft.Storage/storageAccounts", "storageAccounts"),
             ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments", "roleAssignments"),
             ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images", "galleryImages"),
+            ("/subscriptions/s/providers/Microsoft.VirtualMachineImages/imageTemplates", "imageTemplates"),
+            ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates", "imageTemplates"),
+            ("/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/t/runOutputs", "imageTemplateRunOutputs"),
         ] {
             match r.route(&seg(path), &q) {
                 Some(crate::arm::kind::Route::List(l)) => assert_eq!(l.kind.info().name, kind, "{path}"),

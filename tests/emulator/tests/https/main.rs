@@ -2,9 +2,11 @@
 //! emulator's CA.
 
 mod arm;
+mod azurite;
 mod binary;
 mod entra;
 mod faults;
+mod image_builder;
 mod kinds;
 mod latency;
 mod oav;

@@ -163,3 +163,86 @@ async fn recorded_traffic_passes_oav() {
     assert_eq!(report["errors"][0]["errorCode"], "INVALID_RESPONSE_CODE", "{report}");
     crate::support::cleanup(&[&traffic, &reports, &control]);
 }
+
+/// Every Image Builder operation the emulator serves, including error answers to valid requests (`default`
+/// responses; oav also checks requests, so none is malformed).
+async fn image_builder_flow(h: &Harness) {
+    use crate::image_builder::{create, fixture, template, template_path, upload, AIB_API, SCRIPT};
+    let ok = |r: &crate::support::Reply| assert!(r.status.is_success(), "{:?} {:?}", r.status, r.body);
+    let fx = fixture(h, true).await;
+    upload(h, "aibscripts", "scripts/install.sh", SCRIPT).await;
+    let path = template_path(&fx, "it-oav");
+    let url = format!("{path}?api-version={AIB_API}");
+    let body = template(&fx);
+    assert_eq!(create(h, &path, body.clone()).await["status"], "Succeeded");
+    let r = h.put(&url, body.clone()).await;
+    assert_eq!(r.status, StatusCode::OK);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    let mut changed = body.clone();
+    changed["properties"]["buildTimeoutInMinutes"] = json!(90);
+    assert_eq!(h.put(&url, changed).await.status, StatusCode::CONFLICT);
+    ok(&h.get(&url).await);
+    ok(&h
+        .get(&format!("{}/providers/Microsoft.VirtualMachineImages/imageTemplates?api-version={AIB_API}", fx.rg))
+        .await);
+    ok(&h
+        .get(&h.sub(&format!("/providers/Microsoft.VirtualMachineImages/imageTemplates?api-version={AIB_API}")))
+        .await);
+    let r = h.call(reqwest::Method::PATCH, &url, Some(json!({"tags": {"env": "oav"}}))).await;
+    ok(&r);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+
+    let post = |action: &str| format!("{path}/{action}?api-version={AIB_API}");
+    let r = h.call(reqwest::Method::POST, &post("run"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    assert_eq!(h.call(reqwest::Method::POST, &post("run"), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(h.delete(&url).await.status, StatusCode::CONFLICT);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    ok(&h.get(&url).await);
+    ok(&h.get(&format!("{path}/runOutputs?api-version={AIB_API}")).await);
+    ok(&h.get(&format!("{path}/runOutputs/gallery?api-version={AIB_API}")).await);
+    assert_eq!(h.get(&format!("{path}/runOutputs/nope?api-version={AIB_API}")).await.status, StatusCode::NOT_FOUND);
+
+    let r = h.call(reqwest::Method::POST, &post("run"), None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let cancel = h.call(reqwest::Method::POST, &post("cancel"), None).await;
+    assert_eq!(cancel.status, StatusCode::ACCEPTED);
+    ok(&h.get(&url).await);
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    ok(&h.get(&url).await);
+    assert_eq!(h.call(reqwest::Method::POST, &post("cancel"), None).await.status, StatusCode::CONFLICT);
+
+    let r = h.delete(&url).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    ok(&h.wait_location(&r.header("location").unwrap()).await);
+    assert_eq!(h.get(&url).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(h.delete(&url).await.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn image_builder_traffic_passes_oav() {
+    let specs = specs_dir().join("azure-rest-api-specs/specification");
+    assert!(specs.is_dir(), "specs missing at {} (set AGENTPOOL_SPECS_DIR)", specs.display());
+    assert!(oav().exists(), "oav missing at {} (run `npm ci` in tests/node)", oav().display());
+
+    let traffic = temp_dir("oav-aib-traffic");
+    let mut config = Config::for_tests();
+    crate::image_builder::quick(&mut config);
+    config.traffic_dir = Some(traffic.clone());
+    let h = Harness::start(config).await;
+    image_builder_flow(&h).await;
+    h.stop().await;
+
+    let reports = temp_dir("oav-aib-reports");
+    let spec =
+        specs.join("imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json");
+    let report = run_oav(&traffic, &spec, &reports.join("imagebuilder.json"));
+    let covered = report["coveredOperations"].as_u64().unwrap_or(0);
+    let errors = report["errors"].as_array().cloned().unwrap_or_default();
+    assert!(
+        covered >= 10 && errors.is_empty() && report["failedOperations"].as_u64() == Some(0),
+        "oav: covered {covered} (want ≥ 10), errors {}",
+        Value::Array(errors)
+    );
+    crate::support::cleanup(&[&traffic, &reports]);
+}
