@@ -28,8 +28,9 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
 # The storage accounts the parameter file names must exist in Azurite (path-style URLs).
+# So must the emulator's staging account of Image Builder logs (--staging-account, aibstaging).
 accounts="$("$bin/agentpool" plan --offline "${selection[@]}" --output json |
-  python3 -c 'import json,sys; print(";".join(r["name"] + ":YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==" for r in json.load(sys.stdin)["resources"] if r["kind"] == "Microsoft.Storage/storageAccounts"))')"
+  python3 -c 'import json,sys; names = [r["name"] for r in json.load(sys.stdin)["resources"] if r["kind"] == "Microsoft.Storage/storageAccounts"] + ["aibstaging"]; print(";".join(n + ":YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==" for n in names))')"
 
 "$bin/agentpool-emulator" --state-dir "$work" --traffic-dir "$work/traffic" --lro-delay-ms 500 \
   --blob-endpoint-template "https://127.0.0.1:${azurite_port}/{account}/" >"$work/ready.json" 2>"$work/emulator.log" &

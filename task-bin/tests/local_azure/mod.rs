@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use agentpool_emulator::{Config, Emulator, ReadyInfo};
 
-/// Storage accounts that exist in Azurite: the examples' and one per fault seed.
+/// Storage accounts that exist in Azurite: the examples', one per fault seed, and the one that
+/// holds Image Builder's staging logs (the emulator's `--staging-account`).
 pub fn azurite_accounts() -> Vec<String> {
-    let mut accounts = vec!["stagentssbxscripts".to_owned(), "stagentstest".to_owned()];
+    let mut accounts = vec!["stagentssbxscripts".to_owned(), "stagentstest".to_owned(), "aibstaging".to_owned()];
     accounts.extend((0..40).map(|n| format!("stfault{n:02}")));
     accounts
 }
