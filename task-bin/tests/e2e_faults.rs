@@ -12,12 +12,16 @@ use local_azure::{local_azure, workspace};
 
 const SEEDS: u64 = 24;
 const ATTEMPTS: usize = 4;
+const WORKERS: u64 = 8;
 
 #[test]
 fn every_seed_converges_without_duplicates() {
     let outcomes = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..4u64)
-            .map(|worker| scope.spawn(move || (worker..SEEDS).step_by(4).map(run_seed).collect::<Vec<_>>()))
+        // The runs mostly wait (back-off, Retry-After, slow answers): more of them than cores.
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|worker| {
+                scope.spawn(move || (worker..SEEDS).step_by(WORKERS as usize).map(run_seed).collect::<Vec<_>>())
+            })
             .collect();
         workers.into_iter().flat_map(|w| w.join().expect("worker")).collect::<Vec<_>>()
     });
