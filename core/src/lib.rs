@@ -9,6 +9,7 @@ pub mod apply;
 pub mod arm;
 pub mod blob;
 pub mod events;
+pub mod image;
 pub mod naming;
 pub mod params;
 pub mod plan;

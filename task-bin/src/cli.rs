@@ -24,6 +24,9 @@ pub enum Command {
     /// and image definition.
     #[command(subcommand)]
     Infra(InfraCommand),
+    /// Build the image with Azure VM Image Builder, or follow a build.
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Run the steps of a scope in order: infra, then image build (seed 000's scopes).
     Up(UpArgs),
     /// Validate parameter files without calling Azure.
@@ -120,6 +123,59 @@ pub struct UpArgs {
     pub scope: Scope,
     #[command(flatten)]
     pub deploy: DeployArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    /// Start the image build and return without waiting for it (seed 000's "Wait for image build" off).
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Upload the scripts, create (or reuse) the Image Builder template and start its run.
+    Build(BuildArgs),
+    /// Follow a build to its end (seed 000's Wait-ForImageBuild).
+    Wait(WaitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// Wait for the build in the same step.
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// How a build is followed.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Give up waiting after this many minutes (the build goes on in Azure).
+    #[arg(long, default_value_t = 240)]
+    pub timeout_minutes: u64,
+    /// Seconds between looks at the build.
+    #[arg(long, default_value_t = 15.0)]
+    pub poll_seconds: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// Resource group of the image template.
+    #[arg(long)]
+    pub resource_group: String,
+    /// Name of the image template (as `image build` printed it).
+    #[arg(long)]
+    pub template: String,
+    /// Subscription of the template.
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    /// Azure Resource Manager endpoint (default the public cloud's).
+    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,10 +8,11 @@ use agentpool_core::plan::{self, DesiredState, PlanContext, PlanError, Stage};
 use agentpool_core::version::VersionInputs;
 
 use crate::cli::{
-    Cli, Command, DeployArgs, InfraCommand, OutputFormat, ParameterSelection, PlanArgs, SchemaArgs, Scope, UpArgs,
-    ValidateArgs,
+    Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, OutputFormat, ParameterSelection, PlanArgs,
+    SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
 };
 use crate::deploy::{self, Azure};
+use crate::image;
 use crate::progress::Terminal;
 use crate::{render, Failure};
 
@@ -21,6 +22,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => runtime()?.block_on(plan_live(args)),
         Command::Infra(InfraCommand::Deploy(args)) => runtime()?.block_on(infra_deploy(args)),
         Command::Up(args) => runtime()?.block_on(up(args)),
+        Command::Image(ImageCommand::Build(args)) => {
+            runtime()?.block_on(image_build(args.deploy, args.wait, &args.follow))
+        }
+        Command::Image(ImageCommand::Wait(args)) => runtime()?.block_on(image_wait(args)),
         Command::Validate(args) => validate(args),
         Command::Schema(args) => schema(args),
     }
@@ -60,6 +65,7 @@ fn desired(
     selection: &ParameterSelection,
     subscription: Option<&str>,
     image_version: Option<&str>,
+    blob_endpoint: Option<&str>,
 ) -> Result<DesiredState, Failure> {
     let loaded = load(&parameter_file(selection)?)?;
     let repo_dir = std::env::current_dir().ok();
@@ -70,6 +76,7 @@ fn desired(
             cli_version: image_version,
             repo_dir: repo_dir.as_deref(),
         },
+        blob_endpoint,
     };
     plan::desired_state(&loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
@@ -78,7 +85,7 @@ fn desired(
 }
 
 fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
-    let desired = desired(&args.selection, args.subscription.as_deref(), args.image_version.as_deref())?;
+    let desired = desired(&args.selection, args.subscription.as_deref(), args.image_version.as_deref(), None)?;
     match args.output {
         OutputFormat::Json => {
             let json = serde_json::to_string_pretty(&desired).map_err(|e| Failure::Operation(e.to_string()))?;
@@ -101,7 +108,7 @@ fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
 /// The live plan of the infrastructure: what a deploy would change.
 async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
-    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
+    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
     let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
     match plan.writes() {
@@ -113,7 +120,7 @@ async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
 
 async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
-    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref())?;
+    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
     let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
 }
@@ -121,11 +128,38 @@ async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
 async fn up(args: UpArgs) -> Result<(), Failure> {
     match args.scope {
         Scope::Infra => infra_deploy(args.deploy).await,
-        Scope::All | Scope::Image => Err(Failure::Usage(
-            "up --scope all|image builds the image, which this version of agentpool cannot do yet — use --scope infra"
-                .to_owned(),
-        )),
+        Scope::All => {
+            let deploy = args.deploy;
+            let subscription = require_subscription(deploy.subscription.as_deref())?;
+            let desired = desired(&deploy.selection, Some(subscription), deploy.image_version.as_deref(), None)?;
+            let azure = Azure::from_env(deploy.arm_endpoint.as_deref())?;
+            deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
+            image_build(deploy, !args.no_wait, &args.follow).await
+        }
+        Scope::Image => image_build(args.deploy, !args.no_wait, &args.follow).await,
     }
+}
+
+/// Uploads the scripts, creates or reuses the template, starts the run, waits when asked.
+async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.subscription.as_deref())?;
+    let offline = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
+    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let endpoint = image::blob_endpoint(&azure, &offline).await?;
+    let live = desired(&args.selection, Some(subscription), args.image_version.as_deref(), Some(&endpoint))?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), loaded.parameters.storage_container_name);
+    let started = image::build(&azure, &live, &container_url).await?;
+    if wait {
+        image::wait(&azure, &started.template_id, follow).await?;
+    }
+    Ok(())
+}
+
+async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.subscription.as_deref())?;
+    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), &args.follow).await
 }
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {

@@ -6,6 +6,7 @@
 mod cli;
 mod commands;
 mod deploy;
+mod image;
 mod progress;
 mod render;
 

@@ -143,6 +143,21 @@ impl ArmClient {
         Ok(body)
     }
 
+    /// POSTs an action and returns once ARM has accepted it (200/202), without following the
+    /// operation: for actions that run long and are watched another way (an image build's
+    /// `run`, followed through the template's `lastRunStatus`).
+    pub async fn post_no_wait(&self, path: &str, api_version: &str) -> Result<(), ArmError> {
+        let url = self.url(path, api_version)?;
+        let body = Bytes::from_static(b"{}");
+        let response = self.sender.send(Method::Post, &url, Some(&body)).await?;
+        let (status, headers, body) = response.deconstruct();
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(ArmError::from_response(Method::Post, &url, status, &headers, &body))
+        }
+    }
+
     /// GETs a collection and every following page (`nextLink`); returns the `value` items in order.
     pub async fn list(&self, path: &str, api_version: &str) -> Result<Vec<Value>, ArmError> {
         let first = self.url(path, api_version)?;

@@ -105,6 +105,9 @@ pub struct PlanContext<'a> {
     /// Subscription id; `None` renders `{subscriptionId}`.
     pub subscription: Option<&'a str>,
     pub version: VersionInputs<'a>,
+    /// The storage account's blob endpoint as Azure reports it (`primaryEndpoints.blob`);
+    /// `None` assumes the public cloud's `https://<account>.blob.core.windows.net/`.
+    pub blob_endpoint: Option<&'a str>,
 }
 
 impl PlanContext<'_> {
@@ -113,6 +116,7 @@ impl PlanContext<'_> {
         PlanContext {
             subscription: None,
             version: VersionInputs { now: OffsetDateTime::now_utc(), cli_version: None, repo_dir: None },
+            blob_endpoint: None,
         }
     }
 }
@@ -236,8 +240,11 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
 
     // Image template.
     out.stage = Stage::Image;
-    let container_url =
-        format!("{}{}", storage_account::public_blob_endpoint(&p.storage_account_name), p.storage_container_name);
+    let endpoint = context
+        .blob_endpoint
+        .map(|e| format!("{}/", e.trim_end_matches('/')))
+        .unwrap_or_else(|| storage_account::public_blob_endpoint(&p.storage_account_name));
+    let container_url = format!("{endpoint}{}", p.storage_container_name);
     let (customize, uploads) = scripts::expand(&p.customization_steps, os, &loaded.scripts_dir, &container_url)?;
     let version_id = format!("{definition_id}/versions/{image_version}");
     let template = image_template::ImageTemplate {
@@ -466,6 +473,7 @@ mod tests {
         PlanContext {
             subscription: Some("00000000-0000-0000-0000-000000000000"),
             version: VersionInputs { now, cli_version: None, repo_dir: None },
+            blob_endpoint: None,
         }
     }
 

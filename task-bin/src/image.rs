@@ -1,0 +1,72 @@
+//! `agentpool image build`, `agentpool image wait` and the image part of `up`.
+
+use std::time::Duration;
+
+use agentpool_core::apply::ResourceStore;
+use agentpool_core::image::{self, BuildError, StartedBuild};
+use agentpool_core::plan::DesiredState;
+use agentpool_core::resources::{image_template, storage_account};
+
+use crate::cli::FollowArgs;
+use crate::deploy::Azure;
+use crate::progress::Terminal;
+use crate::Failure;
+
+impl From<BuildError> for Failure {
+    fn from(error: BuildError) -> Self {
+        match &error {
+            BuildError::Store(store) if store.usage => Failure::Usage(error.to_string()),
+            BuildError::NoTemplate => Failure::Usage(error.to_string()),
+            _ => Failure::Operation(error.to_string()),
+        }
+    }
+}
+
+/// The blob endpoint of the scripts' storage account, as Azure reports it.
+pub async fn blob_endpoint(azure: &Azure, offline: &DesiredState) -> Result<String, Failure> {
+    let account = offline
+        .resources
+        .iter()
+        .find(|r| r.kind == storage_account::KIND)
+        .ok_or_else(|| Failure::Usage("the parameters describe no storage account".to_owned()))?;
+    let live = ResourceStore::get(&azure.client, account).await.map_err(|e| Failure::Operation(e.message))?;
+    live.as_ref()
+        .and_then(|a| a.pointer("/properties/primaryEndpoints/blob"))
+        .and_then(|e| e.as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "storage account {} does not exist — deploy the infrastructure first: `agentpool up --scope infra`",
+                account.name
+            ))
+        })
+}
+
+/// Starts the build of `desired` (rendered with the live blob endpoint); prints its outputs.
+pub async fn build(azure: &Azure, desired: &DesiredState, container_url: &str) -> Result<StartedBuild, Failure> {
+    let started = image::start(&azure.client, &azure.blobs, desired, container_url, &Terminal).await?;
+    println!("imageTemplateName={}", started.template_name);
+    println!("imageTemplateResourceGroup={}", started.resource_group);
+    Ok(started)
+}
+
+/// Follows the build of `template_id` to its end.
+pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Result<(), Failure> {
+    if !(follow.poll_seconds.is_finite() && follow.poll_seconds > 0.0) {
+        return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned()));
+    }
+    let every = Duration::from_secs_f64(follow.poll_seconds);
+    let timeout = Duration::from_secs(follow.timeout_minutes * 60);
+    let status =
+        image::wait(&azure.client, template_id, every, timeout, |d| Box::pin(tokio::time::sleep(d)), &Terminal).await?;
+    eprintln!(
+        "image build succeeded{}",
+        if status.message.is_empty() { String::new() } else { format!(": {}", status.message) }
+    );
+    Ok(())
+}
+
+/// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}`.
+pub fn template_id(subscription: &str, group: &str, name: &str) -> String {
+    agentpool_core::resources::resource_id(subscription, group, image_template::KIND, name)
+}

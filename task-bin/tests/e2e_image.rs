@@ -1,0 +1,71 @@
+//! `agentpool up --scope all` end to end against the emulator's Image Builder and a real
+//! Azurite: the infrastructure, the template, the run, and the gallery image version it makes.
+
+mod local_azure;
+
+use local_azure::local_azure;
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template() {
+    let session = local_azure().session("image-linux", |_| {});
+    let args = ["up", "--scope", "all", "-e", "sbx", "--os", "linux", "--poll-seconds", "0.2"];
+    let first = session.agentpool(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    let template =
+        stdout.lines().find_map(|l| l.strip_prefix("imageTemplateName=")).expect("template name printed").to_owned();
+    assert!(template.starts_with("it-agents-sbx-linux-"), "{template}");
+    assert!(stdout.contains("imageTemplateResourceGroup=rg-agents-sbx"), "{stdout}");
+    let log = stderr(&first);
+    for state in ["Running (Customizing)", "Running (Distributing)", "Succeeded"] {
+        assert!(log.contains(&format!("image build of {template}: {state}")), "no {state} in:\n{log}");
+    }
+
+    // The date-based version the plan chose exists in the gallery.
+    let versions = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.Compute/galleries/gal_agents_sbx/images/ubuntu-2204-agent/versions",
+        session.ready.subscription_id
+    );
+    let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
+    let names: Vec<&str> = list["value"].as_array().unwrap().iter().filter_map(|v| v["name"].as_str()).collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    // The same content a second later: a new date-based version, so the immutable template is
+    // recreated under the same name.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second =
+        session.agentpool(&["image", "build", "-e", "sbx", "--os", "linux", "--wait", "--poll-seconds", "0.2"]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let text = stderr(&second);
+    assert!(
+        text.contains(&format!(
+            "image template {template}: properties.distribute[0].galleryImageId changed: recreating it"
+        )),
+        "{text}"
+    );
+    let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
+    assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
+}
+
+#[test]
+fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
+    let session = local_azure().session("image-failing", |_| {});
+    let example = local_azure::workspace().join("yaml-templates/parameters/sbx.parameters.linux.json");
+    let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
+    document["parameters"]["tags"]["value"]["emulator.fail"] = serde_json::json!("customizer:cleanup");
+    document["parameters"]["scriptsDirectory"] =
+        serde_json::json!({ "value": local_azure::workspace().join("yaml-templates/scripts") });
+    let file = session.dir.join("failing.parameters.linux.json");
+    std::fs::write(&file, serde_json::to_vec(&document).unwrap()).unwrap();
+
+    let output =
+        session.agentpool(&["up", "--scope", "all", "--parameters", file.to_str().unwrap(), "--poll-seconds", "0.2"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let last = stderr(&output).lines().last().unwrap_or_default().to_owned();
+    assert!(last.starts_with("image build of it-agents-sbx-linux-") && last.contains(" ended Failed: "), "{last}");
+    assert!(last.contains("customization.log"), "Image Builder's message names the log: {last}");
+}
