@@ -50,20 +50,61 @@ pub async fn build(azure: &Azure, desired: &DesiredState, container_url: &str) -
     Ok(started)
 }
 
-/// Follows the build of `template_id` to its end.
+/// Follows the build of `template_id` to its end. On SIGINT or SIGTERM (a cancelled pipeline)
+/// the run is cancelled in Azure and followed until Image Builder reports it Canceled, so the
+/// template is left deletable rather than building on unattended.
 pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Result<(), Failure> {
     if !(follow.poll_seconds.is_finite() && follow.poll_seconds > 0.0) {
         return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned()));
     }
     let every = Duration::from_secs_f64(follow.poll_seconds);
     let timeout = Duration::from_secs(follow.timeout_minutes * 60);
-    let status =
-        image::wait(&azure.client, template_id, every, timeout, |d| Box::pin(tokio::time::sleep(d)), &Terminal).await?;
-    eprintln!(
-        "image build succeeded{}",
-        if status.message.is_empty() { String::new() } else { format!(": {}", status.message) }
-    );
-    Ok(())
+    let sleep = |d| -> futures::future::BoxFuture<'static, ()> { Box::pin(tokio::time::sleep(d)) };
+    let following = image::wait(&azure.client, template_id, every, timeout, sleep, &Terminal);
+    tokio::select! {
+        outcome = following => {
+            let status = outcome?;
+            eprintln!("image build succeeded{}", if status.message.is_empty() { String::new() } else { format!(": {}", status.message) });
+            Ok(())
+        }
+        signal = stop_signal() => {
+            eprintln!("{signal}: cancelling the image build");
+            azure
+                .client
+                .post_no_wait(&format!("{template_id}/cancel"), image_template::API_VERSION)
+                .await
+                .map_err(|e| Failure::Operation(format!("cancelling the image build failed: {e}")))?;
+            match image::wait(&azure.client, template_id, every, timeout, sleep, &Terminal).await {
+                Err(BuildError::RunFailed { state, .. }) if state == "Canceled" => {
+                    Err(Failure::Operation(format!("{signal}: the image build was cancelled")))
+                }
+                Err(other) => Err(other.into()),
+                Ok(_) => Err(Failure::Operation(format!("{signal}: the image build ended before it could be cancelled"))),
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM with the signal's name.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(mut interrupt), Ok(mut terminate)) => tokio::select! {
+                _ = interrupt.recv() => "SIGINT",
+                _ = terminate.recv() => "SIGTERM",
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl+C",
+            Err(_) => std::future::pending().await,
+        }
+    }
 }
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}`.

@@ -69,3 +69,53 @@ fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
     assert!(last.starts_with("image build of it-agents-sbx-linux-") && last.contains(" ended Failed: "), "{last}");
     assert!(last.contains("customization.log"), "Image Builder's message names the log: {last}");
 }
+
+#[test]
+fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
+    use std::io::BufRead;
+    let session = local_azure().session("image-cancel", |config| {
+        use clap::Parser;
+        let slow =
+            agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "customizing=60000"]).unwrap();
+        config.aib_phase_ms = slow.aib_phase_ms;
+    });
+    assert!(session.agentpool(&["up", "--scope", "infra", "-e", "sbx", "--os", "linux"]).status.success());
+    let mut child = session
+        .command(&["image", "build", "-e", "sbx", "--os", "linux", "--wait", "--poll-seconds", "0.2"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let template = loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "agentpool ended before printing the template");
+        if let Some(name) = line.trim().strip_prefix("imageTemplateName=") {
+            break name.to_owned();
+        }
+    };
+    let id = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{template}",
+        session.ready.subscription_id
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while session.arm_get(&id, "2024-02-01").and_then(|t| t.pointer("/properties/lastRunStatus/runSubState").cloned())
+        != Some(serde_json::json!("Customizing"))
+    {
+        assert!(std::time::Instant::now() < deadline, "the build never reached Customizing");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let output = child.wait_with_output().unwrap();
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("SIGINT: cancelling the image build")
+            && text.ends_with("SIGINT: the image build was cancelled\n"),
+        "{text}"
+    );
+    let run_state = session.arm_get(&id, "2024-02-01").unwrap()["properties"]["lastRunStatus"]["runState"].clone();
+    assert_eq!(run_state, "Canceled");
+    assert!(matches!(session.arm_delete(&id, "2024-02-01"), 200 | 202 | 204), "the canceled template is deletable");
+}

@@ -147,9 +147,10 @@ impl LocalAzure {
 }
 
 impl Session {
-    /// Runs the agentpool binary against this emulator, from the workspace root.
-    pub fn agentpool(&self, args: &[&str]) -> Output {
-        let output = Command::new(env!("CARGO_BIN_EXE_agentpool"))
+    /// The agentpool binary set up to talk to this emulator, from the workspace root.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_agentpool"));
+        command
             .args(args)
             .current_dir(workspace())
             .env("AGENTPOOL_ARM_ENDPOINT", &self.ready.arm_endpoint)
@@ -159,9 +160,14 @@ impl Session {
             .env("AZURE_CLIENT_ID", &self.ready.client_id)
             .env("AZURE_CLIENT_SECRET", &self.ready.client_secret)
             .env("AZURE_SUBSCRIPTION_ID", &self.ready.subscription_id)
-            .env("AGENTPOOL_CREDENTIAL", "client-secret")
-            .output()
-            .expect("agentpool runs");
+            .env("AGENTPOOL_CREDENTIAL", "client-secret");
+        command
+    }
+
+    /// Runs the agentpool binary against this emulator; its output is also kept in the session's
+    /// `agentpool.log`.
+    pub fn agentpool(&self, args: &[&str]) -> Output {
+        let output = self.command(args).output().expect("agentpool runs");
         let mut log =
             std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join("agentpool.log")).expect("log");
         let _ = writeln!(
@@ -245,6 +251,18 @@ impl Session {
             .send()
             .expect("ARM GET");
         response.status().is_success().then(|| response.json().expect("JSON"))
+    }
+
+    /// DELETE of an ARM resource on the emulator; the status it answered.
+    pub fn arm_delete(&self, id: &str, api_version: &str) -> u16 {
+        let url = format!("{}{id}?api-version={api_version}", self.ready.arm_endpoint);
+        let response = self
+            .http()
+            .delete(url)
+            .bearer_auth(self.token("https://management.azure.com/.default"))
+            .send()
+            .expect("ARM DELETE");
+        response.status().as_u16()
     }
 }
 
