@@ -19,6 +19,9 @@ pub const DEFAULT_PARALLELISM: usize = 8;
 pub struct Azure {
     pub client: ArmClient,
     pub blobs: BlobScripts,
+    /// For other data-plane clients (the build log).
+    pub credential: std::sync::Arc<dyn azure_core::credentials::TokenCredential>,
+    pub options: azure_core::http::ClientOptions,
 }
 
 impl Azure {
@@ -33,7 +36,7 @@ impl Azure {
         let options = arm::client_options(&config).map_err(|e| Failure::Usage(e.to_string()))?;
         let credential = arm::credential_from_env_with(options.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
         let client = ArmClient::with_options(&config, credential.clone(), options.clone());
-        Ok(Self { client, blobs: BlobScripts::new(credential, options) })
+        Ok(Self { client, blobs: BlobScripts::new(credential.clone(), options.clone()), credential, options })
     }
 }
 

@@ -60,7 +60,8 @@ pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Resu
     let every = Duration::from_secs_f64(follow.poll_seconds);
     let timeout = Duration::from_secs(follow.timeout_minutes * 60);
     let sleep = |d| -> futures::future::BoxFuture<'static, ()> { Box::pin(tokio::time::sleep(d)) };
-    let following = image::wait(&azure.client, template_id, every, timeout, sleep, &Terminal);
+    let mut log = image::log::BuildLog::new(azure.credential.clone(), azure.options.clone());
+    let following = image::wait(&azure.client, template_id, every, timeout, sleep, Some(&mut log), &Terminal);
     tokio::select! {
         outcome = following => {
             let status = outcome?;
@@ -74,7 +75,7 @@ pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Resu
                 .post_no_wait(&format!("{template_id}/cancel"), image_template::API_VERSION)
                 .await
                 .map_err(|e| Failure::Operation(format!("cancelling the image build failed: {e}")))?;
-            match image::wait(&azure.client, template_id, every, timeout, sleep, &Terminal).await {
+            match image::wait(&azure.client, template_id, every, timeout, sleep, None, &Terminal).await {
                 Err(BuildError::RunFailed { state, .. }) if state == "Canceled" => {
                     Err(Failure::Operation(format!("{signal}: the image build was cancelled")))
                 }

@@ -24,6 +24,21 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     for state in ["Running (Customizing)", "Running (Distributing)", "Succeeded"] {
         assert!(log.contains(&format!("image build of {template}: {state}")), "no {state} in:\n{log}");
     }
+    // The customization log streams while the build runs: the lines of the script steps come
+    // after the Customizing notice and before the build ends.
+    let customizing = log.find(&format!("image build of {template}: Running (Customizing)")).unwrap();
+    let ended = log.find(&format!("image build of {template}: Succeeded")).unwrap();
+    let script =
+        log.find("  | [PACKER] ==> azure-arm: Provisioning with shell script: ").expect("no customization log line");
+    let step = log[script..]
+        .find("/aibscripts/linux/install-tools.sh")
+        .map(|at| script + at)
+        .expect("the install-tools step is missing");
+    assert!(customizing < step && step < ended, "log lines out of order:\n{log}");
+    assert!(
+        log[customizing..ended].contains("  | [PACKER]     azure-arm: [cleanup] done"),
+        "the script's own output is missing:\n{log}"
+    );
 
     // The date-based version the plan chose exists in the gallery.
     let versions = format!(
@@ -65,9 +80,11 @@ fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
     let output =
         session.agentpool(&["up", "--scope", "all", "--parameters", file.to_str().unwrap(), "--poll-seconds", "0.2"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    let last = stderr(&output).lines().last().unwrap_or_default().to_owned();
-    assert!(last.starts_with("image build of it-agents-sbx-linux-") && last.contains(" ended Failed: "), "{last}");
-    assert!(last.contains("customization.log"), "Image Builder's message names the log: {last}");
+    let text = stderr(&output);
+    let failure = &text[text.find("image build of it-agents-sbx-linux-").unwrap()..];
+    let failure = &failure[failure.rfind("image build of ").unwrap_or(0)..];
+    assert!(failure.contains(" ended Failed: ") && failure.contains("customization.log"), "{failure}");
+    assert!(failure.contains("lines of customization.log:"), "the log tail is missing: {failure}");
 }
 
 #[test]

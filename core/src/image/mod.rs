@@ -8,6 +8,8 @@
 //! build) deletes and recreates it under the same name, since templates are immutable. A
 //! template whose other content changed gets a new name; the superseded one stays until cleaned.
 
+pub mod log;
+
 use std::time::Duration;
 
 use serde_json::Value;
@@ -29,8 +31,8 @@ pub enum BuildError {
     Provisioning { name: String, message: String },
     #[error("image template {name} is already building (run state {state}) — follow it with `agentpool image wait --resource-group {group} --template {name}`")]
     AlreadyRunning { name: String, group: String, state: String },
-    #[error("image build of {name} ended {state}: {message}")]
-    RunFailed { name: String, state: String, message: String },
+    #[error("image build of {name} ended {state}: {message}{}", render_tail(.log_tail))]
+    RunFailed { name: String, state: String, message: String, log_tail: Vec<String> },
     #[error("image build of {name} still {state} after {minutes} minutes — it goes on in Azure; follow it with `agentpool image wait`")]
     TimedOut { name: String, state: String, minutes: u64 },
 }
@@ -143,13 +145,15 @@ async fn create(client: &ArmClient, template: &DesiredResource) -> Result<(), Bu
     }
 }
 
-/// Follows the run of `template_id` until it ends; reports each new sub-state.
+/// Follows the run of `template_id` until it ends; reports each new sub-state and, with `log`,
+/// each new line of the customization log as it appears.
 pub async fn wait(
     client: &ArmClient,
     template_id: &str,
     every: Duration,
     timeout: Duration,
     sleep: impl Fn(Duration) -> futures::future::BoxFuture<'static, ()>,
+    mut log: Option<&mut log::BuildLog>,
     sink: &dyn EventSink,
 ) -> Result<RunStatus, BuildError> {
     let name = template_id.rsplit('/').next().unwrap_or(template_id).to_owned();
@@ -163,6 +167,9 @@ pub async fn wait(
             })
         })?;
         let status = RunStatus::of(&template);
+        if let Some(log) = log.as_deref_mut() {
+            follow_log(log, client, &template, sink).await;
+        }
         if (status.run_state.as_str(), status.run_sub_state.as_str())
             != (last.run_state.as_str(), last.run_sub_state.as_str())
         {
@@ -173,7 +180,8 @@ pub async fn wait(
         match status.run_state.as_str() {
             "Succeeded" => return Ok(status),
             "PartiallySucceeded" | "Failed" | "Canceled" => {
-                return Err(BuildError::RunFailed { name, state: status.run_state, message: status.message })
+                let log_tail = log.map(|l| l.tail()).unwrap_or_default();
+                return Err(BuildError::RunFailed { name, state: status.run_state, message: status.message, log_tail });
             }
             _ => {}
         }
@@ -183,6 +191,27 @@ pub async fn wait(
         last = status;
         sleep(every).await;
     }
+}
+
+/// Emits the log's new lines; a log that cannot be read is said once.
+async fn follow_log(log: &mut log::BuildLog, client: &ArmClient, template: &Value, sink: &dyn EventSink) {
+    if log.unavailable.is_some() {
+        return;
+    }
+    match log.new_lines(client, template).await {
+        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
+        Err(why) => {
+            sink.emit(Event::Note(format!("{why} — following the build without its log")));
+            log.unavailable = Some(why);
+        }
+    }
+}
+
+fn render_tail(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    format!("\nlast {} lines of customization.log:\n{}", lines.len(), lines.join("\n"))
 }
 
 /// `rg` of `/subscriptions/s/resourceGroups/rg/...`.

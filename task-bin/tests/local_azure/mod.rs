@@ -22,8 +22,14 @@ use agentpool_emulator::{Config, Emulator, ReadyInfo};
 pub fn azurite_accounts() -> Vec<String> {
     let mut accounts = vec!["stagentssbxscripts".to_owned(), "stagentstest".to_owned(), "aibstaging".to_owned()];
     accounts.extend((0..40).map(|n| format!("stfault{n:02}")));
+    accounts.extend((0..STAGING_ACCOUNTS).map(|n| format!("aibstaging{n:02}")));
     accounts
 }
+
+/// Staging accounts for Image Builder logs, one per session: in Azure each staging group has its
+/// own storage; sessions sharing one Azurite account would see each other's logs.
+const STAGING_ACCOUNTS: usize = 64;
+static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Key of every Azurite account (Azurite needs one; requests use Entra tokens).
 const ACCOUNT_KEY: &str = "YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==";
@@ -135,6 +141,8 @@ impl LocalAzure {
         config.blob_endpoint_template = format!("https://127.0.0.1:{}/{{account}}/", self.azurite_port);
         config.blob_ca_file = Some(self.azurite_ca.clone());
         config.blob_service = true;
+        let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STAGING_ACCOUNTS;
+        config.staging_account = format!("aibstaging{n:02}");
         configure(&mut config);
         let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
         let ready = emulator.ready().clone();
