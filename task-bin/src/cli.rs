@@ -77,6 +77,9 @@ pub struct PlanArgs {
     /// Azure Resource Manager endpoint (default the public cloud's).
     #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
     pub arm_endpoint: Option<String>,
+    /// Branch the build comes from (default Azure Pipelines' BUILD_SOURCEBRANCH).
+    #[arg(long)]
+    pub branch: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
 }
@@ -108,6 +111,10 @@ pub struct DeployArgs {
     /// Azure Resource Manager endpoint (default the public cloud's).
     #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
     pub arm_endpoint: Option<String>,
+    /// Branch the build comes from (default Azure Pipelines' BUILD_SOURCEBRANCH); images built off
+    /// main and release/* are kept out of the definition's latest version.
+    #[arg(long)]
+    pub branch: Option<String>,
     /// Operations in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,

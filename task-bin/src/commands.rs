@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use agentpool_core::aib::OsType;
 use agentpool_core::params::{self, Environment, LoadedParameters};
-use agentpool_core::plan::{self, DesiredState, PlanContext, PlanError, Stage};
+use agentpool_core::plan::{self, BuildInfo, DesiredState, PlanContext, PlanError, Stage};
 use agentpool_core::version::VersionInputs;
 
 use crate::cli::{
@@ -66,8 +66,14 @@ fn desired(
     subscription: Option<&str>,
     image_version: Option<&str>,
     blob_endpoint: Option<&str>,
+    branch: Option<&str>,
 ) -> Result<DesiredState, Failure> {
     let loaded = load(&parameter_file(selection)?)?;
+    let mut build = BuildInfo::from_env();
+    if let Some(branch) = branch {
+        build.branch = Some(branch.to_owned());
+    }
+    build.environment = selection.environment.clone().or_else(|| loaded.parameters.tags.get("environment").cloned());
     let repo_dir = std::env::current_dir().ok();
     let context = PlanContext {
         subscription,
@@ -77,6 +83,7 @@ fn desired(
             repo_dir: repo_dir.as_deref(),
         },
         blob_endpoint,
+        build,
     };
     plan::desired_state(&loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
@@ -85,7 +92,13 @@ fn desired(
 }
 
 fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
-    let desired = desired(&args.selection, args.subscription.as_deref(), args.image_version.as_deref(), None)?;
+    let desired = desired(
+        &args.selection,
+        args.subscription.as_deref(),
+        args.image_version.as_deref(),
+        None,
+        args.branch.as_deref(),
+    )?;
     match args.output {
         OutputFormat::Json => {
             let json = serde_json::to_string_pretty(&desired).map_err(|e| Failure::Operation(e.to_string()))?;
@@ -108,7 +121,8 @@ fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
 /// The live plan of the infrastructure: what a deploy would change.
 async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
-    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
+    let desired =
+        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
     let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
     match plan.writes() {
@@ -120,7 +134,8 @@ async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
 
 async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
-    let desired = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
+    let desired =
+        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
     let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
 }
@@ -131,7 +146,13 @@ async fn up(args: UpArgs) -> Result<(), Failure> {
         Scope::All => {
             let deploy = args.deploy;
             let subscription = require_subscription(deploy.subscription.as_deref())?;
-            let desired = desired(&deploy.selection, Some(subscription), deploy.image_version.as_deref(), None)?;
+            let desired = desired(
+                &deploy.selection,
+                Some(subscription),
+                deploy.image_version.as_deref(),
+                None,
+                deploy.branch.as_deref(),
+            )?;
             let azure = Azure::from_env(deploy.arm_endpoint.as_deref())?;
             deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
             image_build(deploy, !args.no_wait, &args.follow).await
@@ -143,15 +164,25 @@ async fn up(args: UpArgs) -> Result<(), Failure> {
 /// Uploads the scripts, creates or reuses the template, starts the run, waits when asked.
 async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.subscription.as_deref())?;
-    let offline = desired(&args.selection, Some(subscription), args.image_version.as_deref(), None)?;
+    let offline =
+        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
     let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
     let endpoint = image::blob_endpoint(&azure, &offline).await?;
-    let live = desired(&args.selection, Some(subscription), args.image_version.as_deref(), Some(&endpoint))?;
+    let live = desired(
+        &args.selection,
+        Some(subscription),
+        args.image_version.as_deref(),
+        Some(&endpoint),
+        args.branch.as_deref(),
+    )?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), loaded.parameters.storage_container_name);
     let started = image::build(&azure, &live, &container_url).await?;
     if wait {
         image::wait(&azure, &started.template_id, follow).await?;
+        if let Some(days) = loaded.parameters.image_version.end_of_life_days {
+            image::set_end_of_life(&azure, &live, days).await?;
+        }
     }
     Ok(())
 }

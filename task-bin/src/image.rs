@@ -108,6 +108,32 @@ async fn stop_signal() -> &'static str {
     }
 }
 
+/// Sets the end-of-life date of the version the build made, `days` from now (Image Builder's
+/// distribution cannot set it).
+pub async fn set_end_of_life(azure: &Azure, desired: &DesiredState, days: u32) -> Result<(), Failure> {
+    let Some(version_id) = desired
+        .resources
+        .iter()
+        .find(|r| r.kind == image_template::KIND)
+        .and_then(|t| t.body.pointer("/properties/distribute/0/galleryImageId"))
+        .and_then(|id| id.as_str())
+        .filter(|id| id.to_ascii_lowercase().contains("/versions/"))
+    else {
+        return Ok(());
+    };
+    let date = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
+    let date =
+        date.format(&time::format_description::well_known::Rfc3339).map_err(|e| Failure::Operation(e.to_string()))?;
+    let body = serde_json::json!({ "properties": { "publishingProfile": { "endOfLifeDate": date } } });
+    azure
+        .client
+        .patch(version_id, agentpool_core::resources::gallery::API_VERSION, &body)
+        .await
+        .map_err(|e| Failure::Operation(format!("setting the end-of-life date: {e}")))?;
+    eprintln!("image version {} reaches its end of life on {date}", version_id.rsplit('/').next().unwrap_or_default());
+    Ok(())
+}
+
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}`.
 pub fn template_id(subscription: &str, group: &str, name: &str) -> String {
     agentpool_core::resources::resource_id(subscription, group, image_template::KIND, name)

@@ -48,6 +48,16 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
     let names: Vec<&str> = list["value"].as_array().unwrap().iter().filter_map(|v| v["name"].as_str()).collect();
     assert_eq!(names.len(), 1, "{names:?}");
+    let version = &list["value"][0];
+    assert_eq!(version["tags"]["environment"], "sbx", "{version}");
+    assert_eq!(
+        version["tags"]["sourceImage"], "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest",
+        "{version}"
+    );
+    assert!(
+        version.pointer("/properties/publishingProfile/endOfLifeDate").is_some(),
+        "endOfLifeDays of the example: {version}"
+    );
 
     // The same content a second later: a new date-based version, so the immutable template is
     // recreated under the same name.

@@ -108,6 +108,43 @@ pub struct PlanContext<'a> {
     /// The storage account's blob endpoint as Azure reports it (`primaryEndpoints.blob`);
     /// `None` assumes the public cloud's `https://<account>.blob.core.windows.net/`.
     pub blob_endpoint: Option<&'a str>,
+    /// Where the build comes from, for the image version's tags and `excludeFromLatest`.
+    pub build: BuildInfo,
+}
+
+/// The pipeline run behind an image build (Azure Pipelines' `BUILD_*` variables, or flags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// `main`, `release/2024.11`, `feature/x` (a `refs/heads/` prefix is dropped).
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub build_id: Option<String>,
+    pub environment: Option<String>,
+}
+
+impl BuildInfo {
+    /// From Azure Pipelines' predefined variables, as the agent exports them.
+    pub fn from_env() -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self {
+            branch: var("BUILD_SOURCEBRANCH"),
+            commit: var("BUILD_SOURCEVERSION"),
+            build_id: var("BUILD_BUILDID"),
+            environment: None,
+        }
+    }
+
+    /// The branch without `refs/heads/`.
+    pub fn branch_name(&self) -> Option<&str> {
+        self.branch.as_deref().map(|b| b.strip_prefix("refs/heads/").unwrap_or(b))
+    }
+
+    /// Seed 001's rule: images are published from main and release branches only; a build of
+    /// any other known branch is kept out of the definition's `latest`. Unknown branch: published.
+    pub fn exclude_from_latest(&self) -> bool {
+        self.branch_name()
+            .is_some_and(|b| !matches!(b, "main" | "master") && !b.starts_with("release/") && b != "release")
+    }
 }
 
 impl PlanContext<'_> {
@@ -117,6 +154,7 @@ impl PlanContext<'_> {
             subscription: None,
             version: VersionInputs { now: OffsetDateTime::now_utc(), cli_version: None, repo_dir: None },
             blob_endpoint: None,
+            build: BuildInfo::default(),
         }
     }
 }
@@ -266,7 +304,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
                 kind: "SharedImage".to_owned(),
                 gallery_image_id: version_id.clone(),
                 run_output_name: p.image_definition.name.clone(),
-                artifact_tags: [("createdBy".to_owned(), "agentpool".to_owned())].into_iter().collect(),
+                artifact_tags: artifact_tags(&p.image_source, &context.build),
                 target_regions: p
                     .target_regions
                     .iter()
@@ -276,7 +314,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
                         storage_account_type: r.storage_account_type.clone(),
                     })
                     .collect(),
-                exclude_from_latest: false,
+                exclude_from_latest: context.build.exclude_from_latest(),
             }],
         },
     };
@@ -452,6 +490,33 @@ impl Resources {
     }
 }
 
+/// Tags on the image version: what built it and from what.
+fn artifact_tags(source: &crate::aib::ImageSource, build: &BuildInfo) -> std::collections::BTreeMap<String, String> {
+    use crate::aib::ImageSource;
+    let source = match source {
+        ImageSource::PlatformImage { publisher, offer, sku, version, .. } => {
+            format!("{publisher}:{offer}:{sku}:{version}")
+        }
+        ImageSource::SharedImageVersion { image_version_id } => image_version_id.clone(),
+        ImageSource::ManagedImage { image_id } => image_id.clone(),
+    };
+    let mut tags = std::collections::BTreeMap::from([
+        ("createdBy".to_owned(), "agentpool".to_owned()),
+        ("sourceImage".to_owned(), source),
+    ]);
+    for (key, value) in
+        [("environment", &build.environment), ("gitCommit", &build.commit), ("buildId", &build.build_id)]
+    {
+        if let Some(value) = value {
+            tags.insert(key.to_owned(), value.clone());
+        }
+    }
+    if let Some(branch) = build.branch_name() {
+        tags.insert("gitBranch".to_owned(), branch.to_owned());
+    }
+    tags
+}
+
 fn to_json(value: &impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
@@ -474,6 +539,7 @@ mod tests {
             subscription: Some("00000000-0000-0000-0000-000000000000"),
             version: VersionInputs { now, cli_version: None, repo_dir: None },
             blob_endpoint: None,
+            build: BuildInfo::default(),
         }
     }
 
@@ -495,6 +561,36 @@ mod tests {
         let after = desired_state(&loaded, &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
         assert_ne!(before.image_template_name, after.image_template_name);
         assert!(after.image_template_name.starts_with("it-agents-sbx-linux-"));
+    }
+
+    #[test]
+    fn builds_off_main_and_release_stay_out_of_latest_and_versions_say_where_they_come_from() {
+        let loaded = linux_example();
+        let template = |build: BuildInfo| {
+            let mut context = at(datetime!(2024-11-17 15:31:24 UTC));
+            context.build = build;
+            let desired = desired_state(&loaded, &context).unwrap();
+            desired.resources.iter().find(|r| r.kind == image_template::KIND).unwrap().body["properties"]["distribute"]
+                [0]
+            .clone()
+        };
+        let branch = |b: &str| BuildInfo { branch: Some(b.to_owned()), ..BuildInfo::default() };
+        assert_eq!(template(branch("refs/heads/main"))["excludeFromLatest"], false);
+        assert_eq!(template(branch("refs/heads/release/2024.11"))["excludeFromLatest"], false);
+        assert_eq!(template(branch("refs/heads/feature/faster-builds"))["excludeFromLatest"], true);
+        assert_eq!(template(BuildInfo::default())["excludeFromLatest"], false, "an unknown branch is published");
+        let tagged = template(BuildInfo {
+            branch: Some("refs/heads/main".into()),
+            commit: Some("3f2a91c".into()),
+            build_id: Some("4711".into()),
+            environment: Some("sbx".into()),
+        });
+        let tags = &tagged["artifactTags"];
+        assert_eq!(tags["gitCommit"], "3f2a91c");
+        assert_eq!(tags["buildId"], "4711");
+        assert_eq!(tags["environment"], "sbx");
+        assert_eq!(tags["gitBranch"], "main");
+        assert_eq!(tags["sourceImage"], "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest");
     }
 
     #[test]
