@@ -143,6 +143,28 @@ pub enum ImageCommand {
     Build(BuildArgs),
     /// Follow a build to its end (seed 000's Wait-ForImageBuild).
     Wait(WaitArgs),
+    /// Delete old templates of the family, orphaned staging groups and old image versions
+    /// (a dry run unless --yes).
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub selection: ParameterSelection,
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
+    /// Templates whose last run ended at least this many days ago go.
+    #[arg(long, default_value_t = 7)]
+    pub older_than_days: u64,
+    /// Image versions kept, newest first (the newest is always kept).
+    #[arg(long, default_value_t = 5)]
+    pub keep: usize,
+    /// Delete; without it, only list what would go.
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

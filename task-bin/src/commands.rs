@@ -8,8 +8,8 @@ use agentpool_core::plan::{self, BuildInfo, DesiredState, PlanContext, PlanError
 use agentpool_core::version::VersionInputs;
 
 use crate::cli::{
-    Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, OutputFormat, ParameterSelection, PlanArgs,
-    SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
+    CleanupArgs, Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, OutputFormat, ParameterSelection,
+    PlanArgs, SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
 };
 use crate::deploy::{self, Azure};
 use crate::image;
@@ -26,6 +26,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             runtime()?.block_on(image_build(args.deploy, args.wait, &args.follow))
         }
         Command::Image(ImageCommand::Wait(args)) => runtime()?.block_on(image_wait(args)),
+        Command::Image(ImageCommand::Cleanup(args)) => runtime()?.block_on(image_cleanup(args)),
         Command::Validate(args) => validate(args),
         Command::Schema(args) => schema(args),
     }
@@ -183,6 +184,34 @@ async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Resul
         if let Some(days) = loaded.parameters.image_version.end_of_life_days {
             image::set_end_of_life(&azure, &live, days).await?;
         }
+    }
+    Ok(())
+}
+
+async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let rules = agentpool_core::image::cleanup::Rules {
+        older_than: std::time::Duration::from_secs(args.older_than_days * 86_400),
+        keep: args.keep,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    let deletions = agentpool_core::image::cleanup::plan(&azure.client, subscription, &loaded.parameters, &rules)
+        .await
+        .map_err(|e| Failure::Operation(e.to_string()))?;
+    for deletion in &deletions {
+        println!("{} {} ({})", if args.yes { "delete" } else { "would delete" }, deletion.id, deletion.reason);
+    }
+    if deletions.is_empty() {
+        eprintln!("cleanup: nothing to delete");
+    } else if args.yes {
+        agentpool_core::image::cleanup::apply(&azure.client, &deletions, &Terminal)
+            .await
+            .map_err(|e| Failure::Operation(e.to_string()))?;
+        eprintln!("cleanup: deleted {}", deletions.len());
+    } else {
+        eprintln!("cleanup: dry run, {} to delete — pass --yes to delete them", deletions.len());
     }
     Ok(())
 }

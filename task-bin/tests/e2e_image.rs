@@ -146,3 +146,43 @@ fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
     assert_eq!(run_state, "Canceled");
     assert!(matches!(session.arm_delete(&id, "2024-02-01"), 200 | 202 | 204), "the canceled template is deletable");
 }
+
+#[test]
+fn cleanup_is_a_dry_run_until_yes_and_keeps_the_newest_version() {
+    let session = local_azure().session("image-cleanup", |_| {});
+    for run in 0..2 {
+        if run > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+        }
+        let output =
+            session.agentpool(&["up", "--scope", "all", "-e", "sbx", "--os", "linux", "--poll-seconds", "0.2"]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let versions = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.Compute/galleries/gal_agents_sbx/images/ubuntu-2204-agent/versions",
+        session.ready.subscription_id
+    );
+    let names = || -> Vec<String> {
+        let list = session.arm_get(&versions, "2024-03-03").expect("versions");
+        let mut names: Vec<String> =
+            list["value"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect();
+        names.sort();
+        names
+    };
+    let before = names();
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let args = ["image", "cleanup", "-e", "sbx", "--os", "linux", "--keep", "1", "--older-than-days", "0"];
+    let dry = session.agentpool(&args);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let listed = String::from_utf8_lossy(&dry.stdout).into_owned();
+    assert!(listed.contains(&format!("would delete {versions}/{}", before[0])), "{listed}");
+    assert!(listed.contains("/imageTemplates/it-agents-sbx-linux-"), "the idle template is listed: {listed}");
+    assert_eq!(names(), before, "a dry run deletes nothing");
+
+    let mut yes = args.to_vec();
+    yes.push("--yes");
+    let applied = session.agentpool(&yes);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    assert_eq!(names(), vec![before[1].clone()], "the newest version stays");
+}

@@ -8,6 +8,7 @@
 //! build) deletes and recreates it under the same name, since templates are immutable. A
 //! template whose other content changed gets a new name; the superseded one stays until cleaned.
 
+pub mod cleanup;
 pub mod log;
 
 use std::time::Duration;
