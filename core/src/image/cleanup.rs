@@ -104,7 +104,7 @@ pub async fn plan(
             .iter()
             .filter_map(|v| name_of(v).parse::<ImageVersion>().ok().map(|parsed| (parsed, id_of(v))))
             .collect();
-    versions.sort_by(|a, b| b.0.cmp(&a.0));
+    versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
     let in_use = images_in_use(client, subscription, parameters).await?;
     for (version, id) in versions.iter().skip(rules.keep.max(1)) {
         if in_use.iter().any(|used| used.eq_ignore_ascii_case(id)) {
