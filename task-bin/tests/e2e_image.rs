@@ -186,3 +186,33 @@ fn cleanup_is_a_dry_run_until_yes_and_keeps_the_newest_version() {
     assert!(applied.status.success(), "{}", stderr(&applied));
     assert_eq!(names(), vec![before[1].clone()], "the newest version stays");
 }
+
+#[test]
+fn the_windows_example_builds_with_restart_and_update_customizers() {
+    let session = local_azure().session("image-windows", |_| {});
+    let output = session.agentpool(&["up", "--scope", "all", "-e", "sbx", "--os", "windows", "--poll-seconds", "0.2"]);
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(log.contains("Succeeded"), "{log}");
+    let versions = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.Compute/galleries/gal_agents_sbx/images/windows-2022-agent/versions",
+        session.ready.subscription_id
+    );
+    assert_eq!(session.arm_get(&versions, "2024-03-03").expect("versions")["value"].as_array().unwrap().len(), 1);
+    let plan = session.agentpool(&["plan", "--offline", "-e", "sbx", "--os", "windows", "-o", "json"]);
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let kinds: Vec<String> = plan["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "Microsoft.VirtualMachineImages/imageTemplates")
+        .flat_map(|r| {
+            r["body"]["properties"]["customize"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["type"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert_eq!(kinds, ["PowerShell", "WindowsRestart", "WindowsUpdate", "WindowsRestart"]);
+}
