@@ -124,7 +124,21 @@ pub async fn set_end_of_life(azure: &Azure, desired: &DesiredState, days: u32) -
     let date = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
     let date =
         date.format(&time::format_description::well_known::Rfc3339).map_err(|e| Failure::Operation(e.to_string()))?;
-    let body = serde_json::json!({ "properties": { "publishingProfile": { "endOfLifeDate": date } } });
+    // The swagger's update model requires the storage profile: send back its writable part, the
+    // source, as Azure has it.
+    let live = azure
+        .client
+        .get(version_id, agentpool_core::resources::gallery::API_VERSION)
+        .await
+        .map_err(|e| Failure::Operation(format!("reading the image version: {e}")))?
+        .ok_or_else(|| Failure::Operation(format!("image version {version_id} does not exist after the build")))?;
+    let storage_profile = match live.pointer("/properties/storageProfile/source") {
+        Some(source) => serde_json::json!({ "source": source }),
+        None => serde_json::json!({}),
+    };
+    let body = serde_json::json!({
+        "properties": { "publishingProfile": { "endOfLifeDate": date }, "storageProfile": storage_profile }
+    });
     azure
         .client
         .patch(version_id, agentpool_core::resources::gallery::API_VERSION, &body)

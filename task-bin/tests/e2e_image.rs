@@ -2,6 +2,8 @@
 //! Azurite: the infrastructure, the template, the run, and the gallery image version it makes.
 
 mod local_azure;
+mod support;
+mod traffic;
 
 use local_azure::local_azure;
 
@@ -74,6 +76,7 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     );
     let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
     assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
+    traffic::validate(&session);
 }
 
 #[test]
