@@ -52,6 +52,17 @@ pub struct ParameterSelection {
     pub parameters_dir: PathBuf,
 }
 
+/// Which Azure: the subscription and the Resource Manager endpoint.
+#[derive(Debug, Args)]
+pub struct AzureArgs {
+    /// Subscription id (offline plans use it in resource ids).
+    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
+    pub subscription: Option<String>,
+    /// Azure Resource Manager endpoint (default the public cloud's).
+    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
+    pub arm_endpoint: Option<String>,
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     /// A readable tree.
@@ -65,18 +76,14 @@ pub enum OutputFormat {
 pub struct PlanArgs {
     #[command(flatten)]
     pub selection: ParameterSelection,
+    #[command(flatten)]
+    pub azure: AzureArgs,
     /// Render the desired state without credentials or calls to Azure.
     #[arg(long)]
     pub offline: bool,
-    /// Subscription id used in resource ids.
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
-    pub subscription: Option<String>,
     /// Image version for the semver strategy when the parameter file gives none.
     #[arg(long)]
     pub image_version: Option<String>,
-    /// Azure Resource Manager endpoint (default the public cloud's).
-    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
-    pub arm_endpoint: Option<String>,
     /// Branch the build comes from (default Azure Pipelines' BUILD_SOURCEBRANCH).
     #[arg(long)]
     pub branch: Option<String>,
@@ -105,12 +112,8 @@ pub enum Scope {
 pub struct DeployArgs {
     #[command(flatten)]
     pub selection: ParameterSelection,
-    /// Subscription to deploy to.
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
-    pub subscription: Option<String>,
-    /// Azure Resource Manager endpoint (default the public cloud's).
-    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
-    pub arm_endpoint: Option<String>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
     /// Branch the build comes from (default Azure Pipelines' BUILD_SOURCEBRANCH); images built off
     /// main and release/* are kept out of the definition's latest version.
     #[arg(long)]
@@ -152,10 +155,8 @@ pub enum ImageCommand {
 pub struct CleanupArgs {
     #[command(flatten)]
     pub selection: ParameterSelection,
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
-    pub subscription: Option<String>,
-    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
-    pub arm_endpoint: Option<String>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
     /// Templates whose last run ended at least this many days ago go.
     #[arg(long, default_value_t = 7)]
     pub older_than_days: u64,
@@ -197,12 +198,8 @@ pub struct WaitArgs {
     /// Name of the image template (as `image build` printed it).
     #[arg(long)]
     pub template: String,
-    /// Subscription of the template.
-    #[arg(long, env = "AZURE_SUBSCRIPTION_ID")]
-    pub subscription: Option<String>,
-    /// Azure Resource Manager endpoint (default the public cloud's).
-    #[arg(long, env = "AGENTPOOL_ARM_ENDPOINT")]
-    pub arm_endpoint: Option<String>,
+    #[command(flatten)]
+    pub azure: AzureArgs,
     #[command(flatten)]
     pub follow: FollowArgs,
 }

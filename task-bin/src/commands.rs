@@ -95,7 +95,7 @@ fn desired(
 fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
     let desired = desired(
         &args.selection,
-        args.subscription.as_deref(),
+        args.azure.subscription.as_deref(),
         args.image_version.as_deref(),
         None,
         args.branch.as_deref(),
@@ -121,10 +121,10 @@ fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
 
 /// The live plan of the infrastructure: what a deploy would change.
 async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.subscription.as_deref())?;
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let desired =
         desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
-    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
     match plan.writes() {
         0 => eprintln!("plan: no changes — the infrastructure matches {}", desired.parameters_file),
@@ -134,10 +134,10 @@ async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
 }
 
 async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.subscription.as_deref())?;
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let desired =
         desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
-    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
 }
 
@@ -146,7 +146,7 @@ async fn up(args: UpArgs) -> Result<(), Failure> {
         Scope::Infra => infra_deploy(args.deploy).await,
         Scope::All => {
             let deploy = args.deploy;
-            let subscription = require_subscription(deploy.subscription.as_deref())?;
+            let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
             let desired = desired(
                 &deploy.selection,
                 Some(subscription),
@@ -154,7 +154,7 @@ async fn up(args: UpArgs) -> Result<(), Failure> {
                 None,
                 deploy.branch.as_deref(),
             )?;
-            let azure = Azure::from_env(deploy.arm_endpoint.as_deref())?;
+            let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
             deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
             image_build(deploy, !args.no_wait, &args.follow).await
         }
@@ -164,10 +164,10 @@ async fn up(args: UpArgs) -> Result<(), Failure> {
 
 /// Uploads the scripts, creates or reuses the template, starts the run, waits when asked.
 async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.subscription.as_deref())?;
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let offline =
         desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
-    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     let endpoint = image::blob_endpoint(&azure, &offline).await?;
     let live = desired(
         &args.selection,
@@ -189,9 +189,9 @@ async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Resul
 }
 
 async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.subscription.as_deref())?;
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
-    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     let rules = agentpool_core::image::cleanup::Rules {
         older_than: std::time::Duration::from_secs(args.older_than_days * 86_400),
         keep: args.keep,
@@ -217,8 +217,8 @@ async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
 }
 
 async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.subscription.as_deref())?;
-    let azure = Azure::from_env(args.arm_endpoint.as_deref())?;
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), &args.follow).await
 }
 
