@@ -70,6 +70,18 @@ fn desired(
     branch: Option<&str>,
 ) -> Result<DesiredState, Failure> {
     let loaded = load(&parameter_file(selection)?)?;
+    render(&loaded, selection, subscription, image_version, blob_endpoint, branch)
+}
+
+/// The desired state of loaded parameters.
+fn render(
+    loaded: &LoadedParameters,
+    selection: &ParameterSelection,
+    subscription: Option<&str>,
+    image_version: Option<&str>,
+    blob_endpoint: Option<&str>,
+    branch: Option<&str>,
+) -> Result<DesiredState, Failure> {
     let mut build = BuildInfo::from_env();
     if let Some(branch) = branch {
         build.branch = Some(branch.to_owned());
@@ -86,7 +98,7 @@ fn desired(
         blob_endpoint,
         build,
     };
-    plan::desired_state(&loaded, &context).map_err(|error| match error {
+    plan::desired_state(loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
         PlanError::Script(error) => Failure::Usage(error.to_string()),
     })
@@ -142,47 +154,65 @@ async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
 }
 
 async fn up(args: UpArgs) -> Result<(), Failure> {
-    match args.scope {
-        Scope::Infra => infra_deploy(args.deploy).await,
-        Scope::All => {
-            let deploy = args.deploy;
-            let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
-            let desired = desired(
-                &deploy.selection,
-                Some(subscription),
-                deploy.image_version.as_deref(),
-                None,
-                deploy.branch.as_deref(),
-            )?;
-            let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
-            deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
-            image_build(deploy, !args.no_wait, &args.follow).await
-        }
-        Scope::Image => image_build(args.deploy, !args.no_wait, &args.follow).await,
+    if args.scope == Scope::Infra {
+        return infra_deploy(args.deploy).await;
     }
+    let deploy = &args.deploy;
+    let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&deploy.selection)?)?;
+    let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
+    if args.scope == Scope::All {
+        let desired = render(
+            &loaded,
+            &deploy.selection,
+            Some(subscription),
+            deploy.image_version.as_deref(),
+            None,
+            deploy.branch.as_deref(),
+        )?;
+        deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
+    }
+    build_image(&azure, &loaded, deploy, subscription, !args.no_wait, &args.follow).await
+}
+
+async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    build_image(&azure, &loaded, &args, subscription, wait, follow).await
 }
 
 /// Uploads the scripts, creates or reuses the template, starts the run, waits when asked.
-async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let offline =
-        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
-    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    let endpoint = image::blob_endpoint(&azure, &offline).await?;
-    let live = desired(
+async fn build_image(
+    azure: &Azure,
+    loaded: &LoadedParameters,
+    args: &DeployArgs,
+    subscription: &str,
+    wait: bool,
+    follow: &FollowArgs,
+) -> Result<(), Failure> {
+    let account = &loaded.parameters.storage_account_name;
+    let account_id = agentpool_core::resources::resource_id(
+        subscription,
+        &loaded.parameters.resource_group_name,
+        agentpool_core::resources::storage_account::KIND,
+        account,
+    );
+    let endpoint = image::blob_endpoint(azure, &account_id, account).await?;
+    let live = render(
+        loaded,
         &args.selection,
         Some(subscription),
         args.image_version.as_deref(),
         Some(&endpoint),
         args.branch.as_deref(),
     )?;
-    let loaded = load(&parameter_file(&args.selection)?)?;
     let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), loaded.parameters.storage_container_name);
-    let started = image::build(&azure, &live, &container_url).await?;
+    let started = image::build(azure, &live, &container_url).await?;
     if wait {
-        image::wait(&azure, &started.template_id, follow).await?;
+        image::wait(azure, &started.template_id, follow).await?;
         if let Some(days) = loaded.parameters.image_version.end_of_life_days {
-            image::set_end_of_life(&azure, &live, days).await?;
+            image::set_end_of_life(azure, &live, days).await?;
         }
     }
     Ok(())

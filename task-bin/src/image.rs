@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use agentpool_core::apply::ResourceStore;
 use agentpool_core::image::{self, BuildError, StartedBuild};
 use agentpool_core::plan::DesiredState;
 use agentpool_core::resources::{image_template, storage_account};
@@ -23,21 +22,22 @@ impl From<BuildError> for Failure {
 }
 
 /// The blob endpoint of the scripts' storage account, as Azure reports it.
-pub async fn blob_endpoint(azure: &Azure, offline: &DesiredState) -> Result<String, Failure> {
-    let account = offline
-        .resources
-        .iter()
-        .find(|r| r.kind == storage_account::KIND)
-        .ok_or_else(|| Failure::Usage("the parameters describe no storage account".to_owned()))?;
-    let live = ResourceStore::get(&azure.client, account).await.map_err(|e| Failure::Operation(e.message))?;
+pub async fn blob_endpoint(azure: &Azure, account_id: &str, account: &str) -> Result<String, Failure> {
+    let live = agentpool_core::apply::arm_store::find(
+        &azure.client,
+        storage_account::KIND,
+        account_id,
+        storage_account::API_VERSION,
+    )
+    .await
+    .map_err(|e| Failure::Operation(e.to_string()))?;
     live.as_ref()
         .and_then(|a| a.pointer("/properties/primaryEndpoints/blob"))
         .and_then(|e| e.as_str())
         .map(str::to_owned)
         .ok_or_else(|| {
             Failure::Usage(format!(
-                "storage account {} does not exist — deploy the infrastructure first: `agentpool up --scope infra`",
-                account.name
+                "storage account {account} does not exist — deploy the infrastructure first: `agentpool up --scope infra`"
             ))
         })
 }

@@ -5,7 +5,7 @@
 //! same logic runs against Azure, the emulator, or an in-memory store in unit tests and
 //! benchmarks.
 
-mod arm_store;
+pub mod arm_store;
 pub mod dag;
 pub mod live;
 pub mod memory;

@@ -46,6 +46,12 @@ pub fn write_only(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Kinds looked up by listing their collection rather than by GET: the Storage swaggers define
+/// no answer for a GET of a missing account or container, while a list answers 200 either way.
+pub fn probed_by_list(kind: &str) -> bool {
+    matches!(kind, storage_account::KIND | blob_container::KIND)
+}
+
 /// Marker for a value only known once an earlier step ran, e.g. `<principalId of identity x>`.
 pub fn known_after_apply(what: &str) -> String {
     format!("<{what}: known after apply>")
