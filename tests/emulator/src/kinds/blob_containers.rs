@@ -13,7 +13,7 @@
 
 use serde_json::{json, Value};
 
-use super::{default, existing_at, object};
+use super::{default, existing_at, name_rule, object};
 use crate::arm::crud::timestamp;
 use crate::arm::error::ArmError;
 use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
@@ -61,14 +61,9 @@ impl ResourceKind for BlobContainers {
             && !name.starts_with('-')
             && !name.ends_with('-')
             && !name.contains("--");
-        if ok {
-            Ok(())
-        } else {
-            Err(ArmError::bad_request(
-                "ContainerNameInvalid",
-                format!("The specified container name '{name}' is invalid. Container names are 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit."),
-            ))
-        }
+        name_rule(ok, "ContainerNameInvalid", || {
+            format!("The specified container name '{name}' is invalid. Container names are 3-63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.")
+        })
     }
 
     fn validate(&self, body: &mut Value) -> Result<(), ArmError> {

@@ -18,7 +18,7 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::{default, existing_at, object, object_in};
+use super::{default, existing_at, name_rule, object, object_in};
 use crate::app::App;
 use crate::arm::crud::{normalize_location, timestamp, upsert_internal};
 use crate::arm::error::ArmError;
@@ -78,14 +78,9 @@ impl ResourceKind for GalleryImageVersions {
         let parts: Vec<&str> = name.split('.').collect();
         let ok = parts.len() == 3
             && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && p.parse::<i32>().is_ok());
-        if ok {
-            Ok(())
-        } else {
-            Err(ArmError::bad_request(
-                "InvalidParameter",
-                format!("The gallery image version name '{name}' is invalid. It must follow the format Major(int32).Minor(int32).Patch(int32)."),
-            ))
-        }
+        name_rule(ok, "InvalidParameter", || {
+            format!("The gallery image version name '{name}' is invalid. It must follow the format Major(int32).Minor(int32).Patch(int32).")
+        })
     }
 
     fn validate(&self, body: &mut Value) -> Result<(), ArmError> {

@@ -13,7 +13,7 @@
 
 use serde_json::{json, Value};
 
-use super::{chars_ok, existing_at};
+use super::{chars_ok, existing_at, name_rule};
 use crate::arm::error::ArmError;
 use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
 use crate::arm::validate::{check, JsonType, Rule};
@@ -59,14 +59,9 @@ impl ResourceKind for UserAssignedIdentities {
         let ok = (3..=128).contains(&name.len())
             && chars_ok(name, &['-', '_'])
             && name.starts_with(|c: char| c.is_ascii_alphanumeric());
-        if ok {
-            Ok(())
-        } else {
-            Err(ArmError::bad_request(
-                "InvalidResourceName",
-                format!("Resource name '{name}' is invalid. The name can be 3-128 characters: letters, digits, '-' and '_', starting with a letter or digit."),
-            ))
-        }
+        name_rule(ok, "InvalidResourceName", || {
+            format!("Resource name '{name}' is invalid. The name can be 3-128 characters: letters, digits, '-' and '_', starting with a letter or digit.")
+        })
     }
 
     fn validate(&self, body: &mut Value) -> Result<(), ArmError> {

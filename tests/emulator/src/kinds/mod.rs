@@ -17,6 +17,7 @@ pub mod storage_accounts;
 
 use serde_json::{Map, Value};
 
+use crate::arm::error::ArmError;
 use crate::arm::kind::{Registry, ResourceKind};
 use crate::state::Resource;
 
@@ -77,6 +78,15 @@ pub fn existing_at<'a>(existing: Option<&'a Resource>, path: &str) -> Option<&'a
 }
 
 /// Whether every character is ASCII alphanumeric or one of `extra`.
+/// `Ok` when a name passes its kind's rule, else ARM's 400 with `code` and the message.
+pub fn name_rule(ok: bool, code: &'static str, message: impl FnOnce() -> String) -> Result<(), ArmError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(ArmError::bad_request(code, message()))
+    }
+}
+
 pub fn chars_ok(name: &str, extra: &[char]) -> bool {
     name.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(&c))
 }

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use super::name_rule;
 use crate::arm::error::ArmError;
 use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
 use crate::arm::validate::{check, JsonType, Rule};
@@ -56,14 +57,9 @@ impl ResourceKind for ResourceGroups {
             && name.chars().count() <= 90
             && name.chars().all(|c| c.is_alphanumeric() || "-_.()".contains(c))
             && !name.ends_with('.');
-        if ok {
-            Ok(())
-        } else {
-            Err(ArmError::bad_request(
-                "InvalidResourceGroup",
-                format!("The provided resource group name '{name}' has these invalid characters or length. The name can be 1-90 characters: letters, digits, '-', '.', '(', ')' or '_', and cannot end with a period."),
-            ))
-        }
+        name_rule(ok, "InvalidResourceGroup", || {
+            format!("The provided resource group name '{name}' has these invalid characters or length. The name can be 1-90 characters: letters, digits, '-', '.', '(', ')' or '_', and cannot end with a period.")
+        })
     }
 
     fn validate(&self, body: &mut Value) -> Result<(), ArmError> {

@@ -17,7 +17,7 @@
 
 use serde_json::{json, Value};
 
-use super::{default, existing_at, object};
+use super::{default, existing_at, name_rule, object};
 use crate::arm::crud::{normalize_location, timestamp};
 use crate::arm::error::ArmError;
 use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
@@ -103,14 +103,9 @@ impl ResourceKind for StorageAccounts {
     /// 3-24 lower-case letters and digits (swagger pattern `^[a-z0-9]+$`).
     fn validate_name(&self, name: &str) -> Result<(), ArmError> {
         let ok = (3..=24).contains(&name.len()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-        if ok {
-            Ok(())
-        } else {
-            Err(ArmError::bad_request(
-                "AccountNameInvalid",
-                format!("{name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only."),
-            ))
-        }
+        name_rule(ok, "AccountNameInvalid", || {
+            format!("{name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.")
+        })
     }
 
     fn validate(&self, body: &mut Value) -> Result<(), ArmError> {
