@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of agentpool against a local Azure (the emulator and Azurite), in one command:
 # installs the npm tools it needs (pinned in tests/node, as tests/run.sh does), builds agentpool
-# and agentpool-bench in release, then prints the tables (about a minute on 2 cores, once built).
+# and agentpool-bench in release, then prints the tables (about four minutes on 2 cores, once built).
 #
 #   tests/bench.sh                      everything
 #   tests/bench.sh --runs 3 --skip-upload   any flag of agentpool-bench (--help lists them)

@@ -245,6 +245,16 @@ pub enum VersionStrategy {
     },
     /// A fixed version, exactly as the gallery expects it (`1.2.3`, no `v`).
     Explicit { version: String },
+    /// Image Builder numbers the version when it distributes: one more than the newest version of
+    /// the definition (with major `major`, when given): the distributor's `versioning` scheme
+    /// `Latest`. The template then names no version, so one template of unchanged content serves
+    /// every build.
+    ///
+    /// Caveat: the number is known only once the build has ended (from its run output).
+    ImageBuilder {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        major: Option<u32>,
+    },
 }
 
 /// What [`VersionStrategy::resolve`] may need from its environment.
@@ -270,28 +280,30 @@ impl VersionStrategy {
     /// A `Semver` without `version` passes, since the command line may supply one.
     pub fn validate(&self) -> Result<(), VersionError> {
         match self {
-            Self::DateBased | Self::Semver { version: None } => Ok(()),
+            Self::DateBased | Self::Semver { version: None } | Self::ImageBuilder { .. } => Ok(()),
             Self::Semver { version: Some(v) } => parse_semver(v).map(drop),
             Self::Explicit { version } => version.parse::<ImageVersion>().map(drop),
             Self::GitTag { tag_prefix } => validate_prefix(Self::prefix(tag_prefix)),
         }
     }
 
-    /// Produces the image version; `GitTag` runs `git` in `inputs.repo_dir`.
-    pub fn resolve(&self, inputs: &VersionInputs) -> Result<ImageVersion, VersionError> {
+    /// Produces the image version; `GitTag` runs `git` in `inputs.repo_dir`. `None` for
+    /// [`VersionStrategy::ImageBuilder`], whose number Image Builder picks.
+    pub fn resolve(&self, inputs: &VersionInputs) -> Result<Option<ImageVersion>, VersionError> {
         match self {
-            Self::DateBased => Ok(date_based(inputs.now)),
+            Self::DateBased => Ok(Some(date_based(inputs.now))),
             Self::Semver { version } => {
                 let v = version.as_deref().or(inputs.cli_version);
-                parse_semver(v.ok_or(VersionError::MissingVersion)?)
+                parse_semver(v.ok_or(VersionError::MissingVersion)?).map(Some)
             }
             Self::GitTag { tag_prefix } => {
                 let prefix = Self::prefix(tag_prefix);
                 validate_prefix(prefix)?;
                 let dir = inputs.repo_dir.ok_or(VersionError::MissingRepoDir)?;
-                from_git_describe(&git_describe(dir, prefix)?, prefix)
+                from_git_describe(&git_describe(dir, prefix)?, prefix).map(Some)
             }
-            Self::Explicit { version } => version.parse(),
+            Self::Explicit { version } => version.parse().map(Some),
+            Self::ImageBuilder { .. } => Ok(None),
         }
     }
 }
@@ -429,6 +441,8 @@ mod tests {
         let semver = S::Semver { version: None };
         assert_eq!(parse(r#"{"strategy":"semver"}"#), Ok(semver.clone()));
         assert_eq!(serde_json::to_string(&semver).unwrap(), r#"{"strategy":"semver"}"#);
+        assert_eq!(parse(r#"{"strategy":"imageBuilder","major":1}"#), Ok(S::ImageBuilder { major: Some(1) }));
+        assert!(parse(r#"{"strategy":"imageBuilder","major":-1}"#).is_err());
         assert!(parse(r#"{"strategy":"explicit"}"#).is_err());
         assert!(parse(r#"{"strategy":"gitTag","tag_prefix":"v"}"#).is_err());
         assert!(parse(r#"{"strategy":"explicit","version":"1.2.3","x":1}"#).is_err());
@@ -443,10 +457,13 @@ mod tests {
         let explicit = |s: &str| S::Explicit { version: s.into() };
         let semver = |s: Option<&str>| S::Semver { version: s.map(Into::into) };
         let git = |p: Option<&str>| S::GitTag { tag_prefix: p.map(Into::into) };
-        assert_eq!(show(S::DateBased.resolve(&cli)), "0.24322.55884");
-        assert_eq!(show(explicit("1.2.3").resolve(&cli)), "1.2.3");
-        assert_eq!(show(semver(Some("1.0.0")).resolve(&cli)), "1.0.0");
-        assert_eq!(show(semver(None).resolve(&cli)), "2.0.1");
+        let numbered = |s: &VersionStrategy| show(s.resolve(&cli).and_then(|v| v.ok_or(VersionError::MissingVersion)));
+        assert_eq!(numbered(&S::DateBased), "0.24322.55884");
+        assert_eq!(numbered(&explicit("1.2.3")), "1.2.3");
+        assert_eq!(numbered(&semver(Some("1.0.0"))), "1.0.0");
+        assert_eq!(numbered(&semver(None)), "2.0.1");
+        assert_eq!(S::ImageBuilder { major: Some(1) }.resolve(&cli), Ok(None), "Image Builder numbers it");
+        assert!(S::ImageBuilder { major: None }.validate().is_ok());
         assert_eq!(semver(None).resolve(&no_cli), Err(VersionError::MissingVersion));
         assert_eq!(git(None).resolve(&cli), Err(VersionError::MissingRepoDir));
         assert!(explicit("v1.2.3").validate().is_err());
@@ -475,6 +492,6 @@ mod tests {
         assert!(git(&["tag", "v1.2.0"]) && git(&["commit", "-q", "--allow-empty", "-m", "b"]));
         let resolved = S::GitTag { tag_prefix: None }.resolve(&inputs(None, Some(&dir)));
         std::fs::remove_dir_all(&dir).ok();
-        assert_eq!(show(resolved), "1.2.1");
+        assert_eq!(resolved.map(|v| v.map(|v| v.to_string())), Ok(Some("1.2.1".to_owned())));
     }
 }

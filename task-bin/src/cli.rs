@@ -183,11 +183,12 @@ pub struct BuildArgs {
 #[derive(Debug, Args)]
 pub struct FollowArgs {
     /// Give up waiting after this many minutes (the build goes on in Azure).
-    #[arg(long, default_value_t = 240)]
+    #[arg(long, alias = "timeout", default_value_t = 240)]
     pub timeout_minutes: u64,
-    /// Seconds between looks at the build.
-    #[arg(long, default_value_t = 15.0)]
-    pub poll_seconds: f64,
+    /// Look at the build every this many seconds. Default: adaptive — rare early, every few
+    /// seconds around the end expected from the template's earlier builds.
+    #[arg(long)]
+    pub poll_seconds: Option<f64>,
 }
 
 #[derive(Debug, Args)]

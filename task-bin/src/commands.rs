@@ -211,9 +211,6 @@ async fn build_image(
     let started = image::build(azure, &live, &container_url).await?;
     if wait {
         image::wait(azure, &started.template_id, follow).await?;
-        if let Some(days) = loaded.parameters.image_version.end_of_life_days {
-            image::set_end_of_life(azure, &live, days).await?;
-        }
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use agentpool_core::image::wait::{Follow, SystemClock};
 use agentpool_core::image::{self, BuildError, StartedBuild};
 use agentpool_core::plan::DesiredState;
 use agentpool_core::resources::{image_template, storage_account};
@@ -50,22 +51,40 @@ pub async fn build(azure: &Azure, desired: &DesiredState, container_url: &str) -
     Ok(started)
 }
 
-/// Follows the build of `template_id` to its end. On SIGINT or SIGTERM (a cancelled pipeline)
+/// How often a cancelled build is looked at until Image Builder reports it Canceled.
+const CANCEL_POLL: Duration = Duration::from_secs(5);
+
+/// Follows the build of `template_id` to its end, then records how long it took (for the next
+/// wait) and tags the versions it made with their build and end of life. On SIGINT or SIGTERM (a cancelled pipeline)
 /// the run is cancelled in Azure and followed until Image Builder reports it Canceled, so the
 /// template is left deletable rather than building on unattended.
 pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Result<(), Failure> {
-    if !(follow.poll_seconds.is_finite() && follow.poll_seconds > 0.0) {
-        return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned()));
-    }
-    let every = Duration::from_secs_f64(follow.poll_seconds);
+    let every = match follow.poll_seconds {
+        Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(_) => return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned())),
+        None => None,
+    };
     let timeout = Duration::from_secs(follow.timeout_minutes * 60);
-    let sleep = |d| -> futures::future::BoxFuture<'static, ()> { Box::pin(tokio::time::sleep(d)) };
     let mut log = image::log::BuildLog::new(azure.credential.clone(), azure.options.clone());
-    let following = image::wait(&azure.client, template_id, every, timeout, sleep, Some(&mut log), &Terminal);
+    let following = image::wait::wait(
+        &azure.client,
+        template_id,
+        Follow { every, timeout, clock: &SystemClock, log: Some(&mut log) },
+        &Terminal,
+    );
     tokio::select! {
         outcome = following => {
-            let status = outcome?;
-            eprintln!("image build succeeded{}", if status.message.is_empty() { String::new() } else { format!(": {}", status.message) });
+            let finished = outcome?;
+            image::wait::remember(&azure.client, template_id, &finished, &Terminal).await;
+            image::provenance::stamp(&azure.client, template_id, &finished.tags, &Terminal)
+                .await
+                .map_err(|e| Failure::Operation(format!("tagging the new image version: {e}")))?;
+            let message = &finished.status.message;
+            eprintln!(
+                "image build succeeded{} ({} status reads)",
+                if message.is_empty() { String::new() } else { format!(": {message}") },
+                finished.status_reads
+            );
             Ok(())
         }
         signal = stop_signal() => {
@@ -75,7 +94,8 @@ pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Resu
                 .post_no_wait(&format!("{template_id}/cancel"), image_template::API_VERSION)
                 .await
                 .map_err(|e| Failure::Operation(format!("cancelling the image build failed: {e}")))?;
-            match image::wait(&azure.client, template_id, every, timeout, sleep, None, &Terminal).await {
+            let follow = Follow { every: every.or(Some(CANCEL_POLL)), timeout, clock: &SystemClock, log: None };
+            match image::wait::wait(&azure.client, template_id, follow, &Terminal).await {
                 Err(BuildError::RunFailed { state, .. }) if state == "Canceled" => {
                     Err(Failure::Operation(format!("{signal}: the image build was cancelled")))
                 }
@@ -106,46 +126,6 @@ async fn stop_signal() -> &'static str {
             Err(_) => std::future::pending().await,
         }
     }
-}
-
-/// Sets the end-of-life date of the version the build made, `days` from now (Image Builder's
-/// distribution cannot set it).
-pub async fn set_end_of_life(azure: &Azure, desired: &DesiredState, days: u32) -> Result<(), Failure> {
-    let Some(version_id) = desired
-        .resources
-        .iter()
-        .find(|r| r.kind == image_template::KIND)
-        .and_then(|t| t.body.pointer("/properties/distribute/0/galleryImageId"))
-        .and_then(|id| id.as_str())
-        .filter(|id| id.to_ascii_lowercase().contains("/versions/"))
-    else {
-        return Ok(());
-    };
-    let date = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
-    let date =
-        date.format(&time::format_description::well_known::Rfc3339).map_err(|e| Failure::Operation(e.to_string()))?;
-    // The swagger's update model requires the storage profile: send back its writable part, the
-    // source, as Azure has it.
-    let live = azure
-        .client
-        .get(version_id, agentpool_core::resources::gallery::API_VERSION)
-        .await
-        .map_err(|e| Failure::Operation(format!("reading the image version: {e}")))?
-        .ok_or_else(|| Failure::Operation(format!("image version {version_id} does not exist after the build")))?;
-    let storage_profile = match live.pointer("/properties/storageProfile/source") {
-        Some(source) => serde_json::json!({ "source": source }),
-        None => serde_json::json!({}),
-    };
-    let body = serde_json::json!({
-        "properties": { "publishingProfile": { "endOfLifeDate": date }, "storageProfile": storage_profile }
-    });
-    azure
-        .client
-        .patch(version_id, agentpool_core::resources::gallery::API_VERSION, &body)
-        .await
-        .map_err(|e| Failure::Operation(format!("setting the end-of-life date: {e}")))?;
-    eprintln!("image version {} reaches its end of life on {date}", version_id.rsplit('/').next().unwrap_or_default());
-    Ok(())
 }
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}`.

@@ -15,7 +15,7 @@ pub fn plan_tree(desired: &DesiredState) -> String {
         out,
         "  os {} · image version {} · image template {}",
         desired.os.lowercase(),
-        desired.image_version,
+        desired.image_version.as_ref().map_or_else(|| "numbered by Image Builder".to_owned(), ToString::to_string),
         desired.image_template_name
     );
     if !desired.uploads.is_empty() {

@@ -79,6 +79,89 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     traffic::validate(&session);
 }
 
+/// The linux example with Image Builder numbering the versions, its scripts copied into the
+/// session (so a test may change one) and the tags given; returns the parameter file.
+fn numbered_by_image_builder(session: &local_azure::Session, tags: serde_json::Value) -> std::path::PathBuf {
+    let workspace = local_azure::workspace();
+    let example = workspace.join("yaml-templates/parameters/sbx.parameters.linux.json");
+    let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
+    document["parameters"]["imageVersion"]["value"] =
+        serde_json::json!({ "strategy": "imageBuilder", "major": 1, "endOfLifeDays": 30 });
+    for (key, value) in tags.as_object().unwrap() {
+        document["parameters"]["tags"]["value"][key] = value.clone();
+    }
+    let scripts = session.dir.join("scripts");
+    std::fs::create_dir_all(scripts.join("linux")).unwrap();
+    for script in ["install-tools.sh", "cleanup.sh"] {
+        std::fs::copy(workspace.join("yaml-templates/scripts/linux").join(script), scripts.join("linux").join(script))
+            .unwrap();
+    }
+    document["parameters"]["scriptsDirectory"] = serde_json::json!({ "value": scripts });
+    let file = session.dir.join("sbx.parameters.linux.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&document).unwrap()).unwrap();
+    file
+}
+
+#[test]
+fn unchanged_content_reuses_the_template_for_a_new_version_and_a_changed_script_gets_a_new_template() {
+    let session = local_azure().session("image-reuse", |_| {});
+    let file = numbered_by_image_builder(&session, serde_json::json!({}));
+    let file = file.to_str().unwrap();
+    let build = |commit: &str, build_id: &str| {
+        let output = session
+            .command(&["up", "--scope", "all", "--parameters", file, "--poll-seconds", "0.2"])
+            .env("BUILD_SOURCEVERSION", commit)
+            .env("BUILD_BUILDID", build_id)
+            .env("BUILD_SOURCEBRANCH", "refs/heads/main")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let name = stdout.lines().find_map(|l| l.strip_prefix("imageTemplateName=")).unwrap().to_owned();
+        (name, stderr(&output))
+    };
+    let versions = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.Compute/galleries/gal_agents_sbx/images/ubuntu-2204-agent/versions",
+        session.ready.subscription_id
+    );
+    let version = |name: &str| session.arm_get(&format!("{versions}/{name}"), "2024-03-03").expect(name);
+
+    let (first, _) = build("3f2a91c", "4711");
+    let (second, log) = build("8d0e5b2", "4712");
+    assert_eq!(first, second, "same content, same template");
+    assert!(log.contains(&format!("image template {second} exists with the same content: reusing it")), "{log}");
+    assert!(!log.contains("recreating"), "{log}");
+    // Image Builder numbered them 1.0.0 and 1.0.1; each carries its own build.
+    for (name, commit, build_id) in [("1.0.0", "3f2a91c", "4711"), ("1.0.1", "8d0e5b2", "4712")] {
+        let v = version(name);
+        assert_eq!(
+            (v["tags"]["gitCommit"].as_str(), v["tags"]["buildId"].as_str()),
+            (Some(commit), Some(build_id)),
+            "{v}"
+        );
+        assert_eq!(v["tags"]["gitBranch"], "main");
+        assert!(v.pointer("/properties/publishingProfile/endOfLifeDate").is_some(), "{v}");
+    }
+    let template_id = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{second}",
+        session.ready.subscription_id
+    );
+    let template = session.arm_get(&template_id, "2024-02-01").unwrap();
+    let history = template["tags"]["buildPhaseSeconds"].as_str().unwrap_or_default();
+    assert_eq!(history.split_whitespace().count(), 2, "both builds recorded: {template}");
+
+    // A changed script is new content: a new template, the old one left for cleanup.
+    let script = session.dir.join("scripts/linux/install-tools.sh");
+    let mut text = std::fs::read_to_string(&script).unwrap();
+    text.push_str("echo \"one more tool\"\n");
+    std::fs::write(&script, text).unwrap();
+    let (third, _) = build("c0ffee1", "4713");
+    assert_ne!(third, second, "a changed script changes the template's name");
+    assert_eq!(version("1.0.2")["tags"]["gitCommit"], "c0ffee1");
+    assert!(session.arm_get(&template_id, "2024-02-01").is_some(), "the superseded template stays until cleanup");
+    traffic::validate(&session);
+}
+
 #[test]
 fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
     let session = local_azure().session("image-failing", |_| {});

@@ -100,6 +100,16 @@ impl ArmClient {
 
     /// GETs a resource; `None` when ARM answers 404.
     pub async fn get(&self, id: &str, api_version: &str) -> Result<Option<Value>, ArmError> {
+        Ok(self.get_with_retry_after(id, api_version).await?.map(|(body, _)| body))
+    }
+
+    /// GETs a resource along with the interval the answer asks a poller to wait (`Retry-After`,
+    /// `retry-after-ms`), if it names one; `None` when ARM answers 404.
+    pub async fn get_with_retry_after(
+        &self,
+        id: &str,
+        api_version: &str,
+    ) -> Result<Option<(Value, Option<std::time::Duration>)>, ArmError> {
         let url = self.url(id, api_version)?;
         let response = self.sender.send(Method::Get, &url, None).await?;
         let (status, headers, body) = response.deconstruct();
@@ -109,7 +119,8 @@ impl ArmClient {
         if !status.is_success() {
             return Err(ArmError::from_response(Method::Get, &url, status, &headers, &body));
         }
-        parse_json(Method::Get, &url, &body).map(Some)
+        let retry_after = lro::retry_after(&headers);
+        parse_json(Method::Get, &url, &body).map(|b| Some((b, retry_after)))
     }
 
     /// PUTs a resource, waits for the operation to end and returns the resource as ARM has it then.

@@ -478,7 +478,7 @@ pub(crate) fn provisioning_state(value: &Value) -> Option<&str> {
 
 /// The server's `Retry-After` (`retry-after-ms`, `x-ms-retry-after-ms`, then `Retry-After` in seconds
 /// or as an HTTP date), as azure_core reads it.
-fn retry_after(headers: &Headers) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &Headers) -> Option<Duration> {
     azure_core::http::policies::get_retry_after(
         headers,
         OffsetDateTime::now_utc,

@@ -2,16 +2,19 @@
 //! its content), the run started, and the run followed to its end through the template's
 //! `lastRunStatus`.
 //!
-//! Caveats: following polls at a fixed interval and does not stream the customization log yet.
-//! The name hashes the content without the image version, so a template of unchanged content
-//! is reused as it is only when the version is the same too; a new version (every date-based
-//! build) deletes and recreates it under the same name, since templates are immutable. A
-//! template whose other content changed gets a new name; the superseded one stays until cleaned.
+//! Caveats: the name hashes the content without the image version. With the `imageBuilder`
+//! version strategy the template names no version, so unchanged content reuses it for every
+//! build; with a version of ours (date-based, semver, git tag, explicit) a new version deletes and
+//! recreates it under the same name, since templates are immutable. A template whose other
+//! content changed gets a new name; the superseded one stays until cleaned. What differs per build
+//! (commit, pipeline run, end of life) rides on the template's tags ([`provenance`]).
 
 pub mod cleanup;
+pub mod history;
 pub mod log;
-
-use std::time::Duration;
+pub mod provenance;
+pub mod schedule;
+pub mod wait;
 
 use serde_json::Value;
 
@@ -20,6 +23,7 @@ use crate::arm::ArmClient;
 use crate::events::{Event, EventSink};
 use crate::plan::{DesiredResource, DesiredState};
 use crate::resources::image_template;
+use provenance::Provenance;
 
 /// Why a build could not be started or ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -110,18 +114,22 @@ pub async fn start(
                 };
                 sink.emit(Event::Note(format!("image template {}: {why}: recreating it", template.name)));
                 client.delete(&template.id, template.api_version).await?;
-                create(client, template).await?;
+                create(client, &for_this_build(template, Some(&existing), &desired.provenance)).await?;
                 false
             } else {
                 sink.emit(Event::Note(format!(
                     "image template {} exists with the same content: reusing it",
                     template.name
                 )));
+                let tags = build_tags(&existing, &desired.provenance);
+                if Some(&tags) != existing.get("tags").and_then(Value::as_object) {
+                    client.patch(&template.id, template.api_version, &serde_json::json!({ "tags": tags })).await?;
+                }
                 true
             }
         }
         None => {
-            create(client, template).await?;
+            create(client, &for_this_build(template, None, &desired.provenance)).await?;
             false
         }
     };
@@ -135,6 +143,26 @@ pub async fn start(
     })
 }
 
+/// `template` tagged for this build, keeping the build history of the template it replaces (so
+/// the next wait still knows how long builds of this content take).
+fn for_this_build(template: &DesiredResource, replaced: Option<&Value>, provenance: &Provenance) -> DesiredResource {
+    let mut template = template.clone();
+    let mut tags = template.body.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+    if let Some(recorded) = replaced.and_then(|r| r.pointer(&format!("/tags/{}", history::TAG))) {
+        tags.insert(history::TAG.to_owned(), recorded.clone());
+    }
+    provenance.apply_to(&mut tags);
+    template.body["tags"] = Value::Object(tags);
+    template
+}
+
+/// The tags of a reused template for this build: its own, with this build's provenance.
+fn build_tags(existing: &Value, provenance: &Provenance) -> serde_json::Map<String, Value> {
+    let mut tags = existing.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+    provenance.apply_to(&mut tags);
+    tags
+}
+
 async fn create(client: &ArmClient, template: &DesiredResource) -> Result<(), BuildError> {
     match client.put(&template.id, template.api_version, &template.body).await {
         Ok(_) => Ok(()),
@@ -143,68 +171,6 @@ async fn create(client: &ArmClient, template: &DesiredResource) -> Result<(), Bu
             message: format!("{}: {}", body.code, body.message),
         }),
         Err(other) => Err(other.into()),
-    }
-}
-
-/// Follows the run of `template_id` until it ends; reports each new sub-state and, with `log`,
-/// each new line of the customization log as it appears.
-pub async fn wait(
-    client: &ArmClient,
-    template_id: &str,
-    every: Duration,
-    timeout: Duration,
-    sleep: impl Fn(Duration) -> futures::future::BoxFuture<'static, ()>,
-    mut log: Option<&mut log::BuildLog>,
-    sink: &dyn EventSink,
-) -> Result<RunStatus, BuildError> {
-    let name = template_id.rsplit('/').next().unwrap_or(template_id).to_owned();
-    let started = std::time::Instant::now();
-    let mut last = RunStatus::default();
-    loop {
-        let template = client.get(template_id, image_template::API_VERSION).await?.ok_or_else(|| {
-            BuildError::Store(StoreError {
-                message: format!("image template {template_id} does not exist"),
-                usage: true,
-            })
-        })?;
-        let status = RunStatus::of(&template);
-        if let Some(log) = log.as_deref_mut() {
-            follow_log(log, client, &template, sink).await;
-        }
-        if (status.run_state.as_str(), status.run_sub_state.as_str())
-            != (last.run_state.as_str(), last.run_sub_state.as_str())
-        {
-            let sub =
-                if status.run_sub_state.is_empty() { String::new() } else { format!(" ({})", status.run_sub_state) };
-            sink.emit(Event::Note(format!("image build of {name}: {}{sub}", status.run_state)));
-        }
-        match status.run_state.as_str() {
-            "Succeeded" => return Ok(status),
-            "PartiallySucceeded" | "Failed" | "Canceled" => {
-                let log_tail = log.map(|l| l.tail()).unwrap_or_default();
-                return Err(BuildError::RunFailed { name, state: status.run_state, message: status.message, log_tail });
-            }
-            _ => {}
-        }
-        if started.elapsed() > timeout {
-            return Err(BuildError::TimedOut { name, state: status.run_state, minutes: timeout.as_secs() / 60 });
-        }
-        last = status;
-        sleep(every).await;
-    }
-}
-
-/// Emits the log's new lines; a log that cannot be read is said once.
-async fn follow_log(log: &mut log::BuildLog, client: &ArmClient, template: &Value, sink: &dyn EventSink) {
-    if log.unavailable.is_some() {
-        return;
-    }
-    match log.new_lines(client, template).await {
-        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
-        Err(why) => {
-            sink.emit(Event::Note(format!("{why} — following the build without its log")));
-            log.unavailable = Some(why);
-        }
     }
 }
 

@@ -93,8 +93,12 @@ impl DesiredResource {
 pub struct DesiredState {
     pub parameters_file: String,
     pub os: OsType,
-    pub image_version: ImageVersion,
+    /// `None` when Image Builder numbers the version ([`crate::version::VersionStrategy::ImageBuilder`]).
+    pub image_version: Option<ImageVersion>,
     pub image_template_name: String,
+    /// What this build tells its image version (commit, pipeline run, end of life).
+    #[serde(skip)]
+    pub provenance: crate::image::provenance::Provenance,
     pub uploads: Vec<ScriptUpload>,
     pub resources: Vec<DesiredResource>,
 }
@@ -284,7 +288,18 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
         .unwrap_or_else(|| storage_account::public_blob_endpoint(&p.storage_account_name));
     let container_url = format!("{endpoint}{}", p.storage_container_name);
     let (customize, uploads) = scripts::expand(&p.customization_steps, os, &loaded.scripts_dir, &container_url)?;
-    let version_id = format!("{definition_id}/versions/{image_version}");
+    // Without a number of ours, the definition: Image Builder numbers the version, and a scale
+    // set takes the definition's latest.
+    let version_id = match &image_version {
+        Some(version) => format!("{definition_id}/versions/{version}"),
+        None => definition_id.clone(),
+    };
+    let versioning = match &p.image_version.strategy {
+        crate::version::VersionStrategy::ImageBuilder { major } => {
+            Some(image_template::DistributeVersioning::Latest { major: *major })
+        }
+        _ => None,
+    };
     let template = image_template::ImageTemplate {
         location: p.location.clone(),
         tags: tags.clone(),
@@ -303,6 +318,7 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
             distribute: vec![image_template::SharedImageDistributor {
                 kind: "SharedImage".to_owned(),
                 gallery_image_id: version_id.clone(),
+                versioning,
                 run_output_name: p.image_definition.name.clone(),
                 artifact_tags: artifact_tags(&p.image_source, &context.build),
                 target_regions: p
@@ -447,6 +463,11 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
         os,
         image_version,
         image_template_name: template_name,
+        provenance: crate::image::provenance::Provenance {
+            commit: context.build.commit.clone(),
+            build_id: context.build.build_id.clone(),
+            end_of_life_days: p.image_version.end_of_life_days,
+        },
         uploads,
         resources: out.list,
     })
@@ -490,7 +511,9 @@ impl Resources {
     }
 }
 
-/// Tags on the image version: what built it and from what.
+/// Tags on the image version that every build of the template shares: where it comes from. The
+/// commit and the pipeline run differ per build and reach the version after the build
+/// ([`crate::image::provenance`]).
 fn artifact_tags(source: &crate::aib::ImageSource, build: &BuildInfo) -> std::collections::BTreeMap<String, String> {
     use crate::aib::ImageSource;
     let source = match source {
@@ -504,12 +527,8 @@ fn artifact_tags(source: &crate::aib::ImageSource, build: &BuildInfo) -> std::co
         ("createdBy".to_owned(), "agentpool".to_owned()),
         ("sourceImage".to_owned(), source),
     ]);
-    for (key, value) in
-        [("environment", &build.environment), ("gitCommit", &build.commit), ("buildId", &build.build_id)]
-    {
-        if let Some(value) = value {
-            tags.insert(key.to_owned(), value.clone());
-        }
+    if let Some(environment) = &build.environment {
+        tags.insert("environment".to_owned(), environment.clone());
     }
     if let Some(branch) = build.branch_name() {
         tags.insert("gitBranch".to_owned(), branch.to_owned());
@@ -548,7 +567,7 @@ mod tests {
         let loaded = linux_example();
         let monday = desired_state(&loaded, &at(datetime!(2024-11-17 15:31:24 UTC))).unwrap();
         let tuesday = desired_state(&loaded, &at(datetime!(2024-11-18 08:00:00 UTC))).unwrap();
-        assert_eq!(monday.image_version.to_string(), "0.24322.55884");
+        assert_eq!(monday.image_version.as_ref().map(ToString::to_string).as_deref(), Some("0.24322.55884"));
         assert_ne!(monday.image_version, tuesday.image_version);
         assert_eq!(monday.image_template_name, tuesday.image_template_name);
     }
@@ -586,8 +605,8 @@ mod tests {
             environment: Some("sbx".into()),
         });
         let tags = &tagged["artifactTags"];
-        assert_eq!(tags["gitCommit"], "3f2a91c");
-        assert_eq!(tags["buildId"], "4711");
+        assert_eq!(tags.get("gitCommit"), None, "per build: stamped on the version after the build");
+        assert_eq!(tags.get("buildId"), None);
         assert_eq!(tags["environment"], "sbx");
         assert_eq!(tags["gitBranch"], "main");
         assert_eq!(tags["sourceImage"], "Canonical:0001-com-ubuntu-server-jammy:22_04-lts-gen2:latest");

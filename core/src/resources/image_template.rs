@@ -60,11 +60,25 @@ pub struct SharedImageDistributor {
     pub kind: String,
     /// The image definition id, or a version id (`…/versions/x.y.z`) to name the version.
     pub gallery_image_id: String,
+    /// How Image Builder numbers the version when `gallery_image_id` names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<DistributeVersioning>,
     pub run_output_name: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub artifact_tags: BTreeMap<String, String>,
     pub target_regions: Vec<DistributeTargetRegion>,
     pub exclude_from_latest: bool,
+}
+
+/// `DistributeVersioner`: Image Builder picks the version number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "scheme")]
+pub enum DistributeVersioning {
+    /// One more than the newest version of the definition (of major `major`, when given).
+    Latest {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        major: Option<u32>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use agentpool_core::apply::live;
 use agentpool_core::arm::{build_credential, choose_credential, client_options, ArmClient, ArmConfig, PollConfig};
 use agentpool_core::blob::BlobScripts;
 use agentpool_core::events::{Event, EventSink};
-use agentpool_core::plan::{desired_state, PlanContext, Stage};
+use agentpool_core::plan::{desired_state, DesiredState, PlanContext, Stage};
 use agentpool_core::resources::{blob_container, storage_account};
 use agentpool_emulator::config::KindLatency;
 use serde_json::Value;
@@ -268,6 +268,50 @@ impl EventSink for Finished {
     }
 }
 
+/// agentpool-core's clients over one emulator session, and the desired state of a parameter file.
+pub struct InProcess {
+    pub client: ArmClient,
+    pub blobs: BlobScripts,
+    pub desired: DesiredState,
+}
+
+impl InProcess {
+    /// Clients with `poll` as their LRO polling, and the desired state rendered for `session`.
+    pub fn connect(session: &Session, parameters: &Path, poll: PollConfig) -> Result<Self, BoxError> {
+        let vars = session.vars();
+        let var = |name: &str| vars.get(name).cloned();
+        let config = ArmConfig::from_vars(var)?.with_poll(poll);
+        let options = client_options(&config)?;
+        let credential = build_credential(&choose_credential(var)?, options.clone())?;
+        let client = ArmClient::with_options(&config, credential.clone(), options.clone());
+        let blobs = BlobScripts::new(credential, options);
+        let loaded = agentpool_core::params::load(parameters).map_err(|d| d.to_string())?;
+        let mut context = PlanContext::offline_now();
+        context.subscription = Some(&session.ready.subscription_id);
+        let desired = desired_state(&loaded, &context)?;
+        Ok(Self { client, blobs, desired })
+    }
+
+    /// Plans and applies the infrastructure as `up --scope infra` does.
+    pub async fn deploy_infra(&self, sink: &dyn EventSink) -> Result<(), BoxError> {
+        let resources: Vec<_> = self.desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
+        let find = |kind: &str| resources.iter().find(|r| r.kind == kind).ok_or(format!("the plan has no {kind}"));
+        let (account, container) = (find(storage_account::KIND)?, find(blob_container::KIND)?);
+        let target = ScriptTarget {
+            account_id: account.id.clone(),
+            container_id: container.id.clone(),
+            container_name: container.name.clone(),
+            uploads: self.desired.uploads.clone(),
+        };
+        let plan = live::plan(&self.client, &resources, 8, sink).await.map_err(|e| e.message)?;
+        let report = dag::apply(&self.client, &self.blobs, &plan, Some(&target), 8, sink).await;
+        if !report.succeeded() {
+            return Err(format!("in-process apply failed: {:?}", report.failed).into());
+        }
+        Ok(())
+    }
+}
+
 /// The same deploy as `agentpool up --scope infra`, in process over agentpool-core (token, live
 /// plan, DAG apply) with `poll` instead of the default [`PollConfig`]: what the DAG achieves when
 /// polling granularity is not in the way. Returns the total time and each resource's.
@@ -280,37 +324,11 @@ pub fn run_in_process(
     poll: PollConfig,
 ) -> Result<(Duration, BTreeMap<String, f64>), BoxError> {
     let session = Session::start(runtime, azurite, dir, latencies(unit_ms)?)?;
-    let vars = session.vars();
-    let var = |name: &str| vars.get(name).cloned();
-    let config = ArmConfig::from_vars(var)?.with_poll(poll);
-    let options = client_options(&config)?;
-    let credential = build_credential(&choose_credential(var)?, options.clone())?;
-    let client = ArmClient::with_options(&config, credential.clone(), options.clone());
-    let blobs = BlobScripts::new(credential, options);
-
-    let loaded = agentpool_core::params::load(parameters).map_err(|d| d.to_string())?;
-    let mut context = PlanContext::offline_now();
-    context.subscription = Some(&session.ready.subscription_id);
-    let desired = desired_state(&loaded, &context)?;
-    let resources: Vec<_> = desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
-    let find = |kind: &str| resources.iter().find(|r| r.kind == kind).ok_or(format!("the plan has no {kind}"));
-    let (account, container) = (find(storage_account::KIND)?, find(blob_container::KIND)?);
-    let target = ScriptTarget {
-        account_id: account.id.clone(),
-        container_id: container.id.clone(),
-        container_name: container.name.clone(),
-        uploads: desired.uploads.clone(),
-    };
+    let local = InProcess::connect(&session, parameters, poll)?;
     let sink = Finished::default();
     let began = Instant::now();
-    let report = runtime.block_on(async {
-        let plan = live::plan(&client, &resources, 8, &sink).await.map_err(|e| e.message)?;
-        Ok::<_, String>(dag::apply(&client, &blobs, &plan, Some(&target), 8, &sink).await)
-    })?;
+    runtime.block_on(local.deploy_infra(&sink))?;
     let elapsed = began.elapsed();
-    if !report.succeeded() {
-        return Err(format!("in-process apply failed: {:?}", report.failed).into());
-    }
     session.stop(runtime);
     let per_resource =
         sink.0.into_inner().unwrap_or_else(|e| e.into_inner()).into_iter().map(|(n, d)| (n, d.as_secs_f64())).collect();

@@ -114,16 +114,26 @@ impl Session {
         dir: &Path,
         latencies: Vec<KindLatency>,
     ) -> Result<Self, BoxError> {
+        Self::start_with(runtime, azurite, dir, |config| config.latency_ms = latencies)
+    }
+
+    /// Starts an emulator in a fresh `dir`, its configuration finished by `configure`.
+    pub fn start_with(
+        runtime: &tokio::runtime::Runtime,
+        azurite: &Azurite,
+        dir: &Path,
+        configure: impl FnOnce(&mut Config),
+    ) -> Result<Self, BoxError> {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir)?;
         let traffic_dir = dir.join("traffic");
         let mut config = Config::for_tests();
         config.state_dir = Some(dir.join("emulator"));
         config.traffic_dir = Some(traffic_dir.clone());
-        config.latency_ms = latencies;
         config.blob_endpoint_template = azurite.endpoint_template();
         config.blob_ca_file = Some(azurite.ca.clone());
         config.blob_service = true;
+        configure(&mut config);
         let emulator = runtime.block_on(Emulator::start(config))?;
         let ready = emulator.ready().clone();
         let ca_bundle = dir.join("ca-bundle.pem");

@@ -10,10 +10,13 @@
 //! 3. upload: a big file to Azurite by agentpool's uploader (`BlobScripts`, in process) and by
 //!    Node's `@azure/storage-blob` `uploadFile` with the same block size and concurrency; plus the
 //!    MD5-skip of the unchanged file.
+//! 4. image wait: the adaptive schedule against looking every 15 s over the same builds, against
+//!    the emulator's Image Builder (time scaled) and over simulated time ([`wait`]).
 
 mod deploy;
 mod local;
 mod upload;
+mod wait;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +68,21 @@ struct Args {
     /// Skip benchmark 3.
     #[arg(long)]
     skip_upload: bool,
+    /// Template families built (twice each) in benchmark 4a.
+    #[arg(long, default_value_t = 50)]
+    wait_families: usize,
+    /// How many times faster than real time the builds of benchmark 4a run.
+    #[arg(long, default_value_t = 60.0)]
+    wait_scale: f64,
+    /// Relative spread of each phase's duration from one build to the next in benchmark 4a.
+    #[arg(long, default_value_t = 0.05)]
+    wait_jitter: f64,
+    /// Template families per row of benchmark 4b (simulated time).
+    #[arg(long, default_value_t = 2000)]
+    wait_simulated: usize,
+    /// Skip benchmark 4.
+    #[arg(long)]
+    skip_wait: bool,
 }
 
 fn main() -> ExitCode {
@@ -135,6 +153,17 @@ fn run(args: Args) -> Result<(), BoxError> {
     }
     if !args.skip_upload {
         upload_section(&args, &runtime, &azurite, &root, &work, &mut line)?;
+    }
+    if !args.skip_wait {
+        let settings = wait::emulated::Settings {
+            families: args.wait_families,
+            scale: args.wait_scale,
+            jitter: args.wait_jitter,
+            seed: 2024,
+        };
+        let rounds = wait::emulated::run(&runtime, &azurite, &parameters, &work.join("wait"), settings)?;
+        wait::emulated_section(settings, &rounds, &mut line);
+        wait::simulated_section(args.wait_simulated, &mut line);
     }
     line(String::new());
     line(format!(

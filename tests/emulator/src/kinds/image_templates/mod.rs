@@ -39,7 +39,7 @@ pub mod settings;
 use serde_json::{json, Value};
 
 use self::run::{Context, Private, Run, Staging, Work, LOG_CONTAINER};
-use self::settings::{Failure, Phase, FAIL_TAG};
+use self::settings::{Failure, Phase, PhaseMs, FAIL_TAG, PHASES_TAG};
 use super::blob_containers::BlobContainers;
 use super::storage_accounts::StorageAccounts;
 use super::{existing_at, object};
@@ -137,6 +137,23 @@ fn planned_failure(env: &Env<'_>, template: &Value) -> Result<Option<Failure>, A
         }),
         None => Ok(env.config.aib_fail.first().cloned()),
     }
+}
+
+/// The phase durations of a build: `--aib-phase-ms`, then the template's `emulator.phases` tag
+/// (`<phase>=<ms>,…`), which wins.
+fn planned_phases(env: &Env<'_>, template: &Value) -> Result<Vec<PhaseMs>, ArmError> {
+    let mut settings = env.config.aib_phase_ms.clone();
+    if let Some(tag) = template["tags"][PHASES_TAG].as_str() {
+        for item in tag.split(',').filter(|i| !i.trim().is_empty()) {
+            settings.push(PhaseMs::parse(item).map_err(|e| {
+                ArmError::bad_request(
+                    "InvalidTemplateTag",
+                    format!("The tag '{PHASES_TAG}' of the image template: {e}"),
+                )
+            })?);
+        }
+    }
+    Ok(settings)
 }
 
 fn validates(template: &Value) -> bool {
@@ -441,11 +458,11 @@ impl ResourceKind for ImageTemplates {
                     ));
                 }
                 let failure = planned_failure(call.env, &resource.body)?;
-                let phases =
-                    settings::durations(&call.env.config.aib_phase_ms, &Phase::of_build(validates(&resource.body)));
+                let planned = planned_phases(call.env, &resource.body)?;
+                let phases = settings::durations(&planned, &Phase::of_build(validates(&resource.body)));
                 let total: u64 = phases.iter().map(|p| p.1).sum();
                 let mut private = Private::load(store, id);
-                let mut run = Run::new(now, phases, settings::canceling_ms(&call.env.config.aib_phase_ms), failure);
+                let mut run = Run::new(now, phases, settings::canceling_ms(&planned), failure);
                 let ctx = Context { template_id: id, template: &resource.body, staging: private.staging.as_ref() };
                 run::start(&mut run, &ctx, store);
                 let outputs: Vec<String> = store

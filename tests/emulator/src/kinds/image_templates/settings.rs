@@ -1,10 +1,13 @@
-//! Emulator controls of Image Builder builds: phase durations (`--aib-phase-ms`) and failure modes
-//! (`--aib-fail`, tag `emulator.fail`).
+//! Emulator controls of Image Builder builds: phase durations (`--aib-phase-ms`, tag
+//! `emulator.phases`) and failure modes (`--aib-fail`, tag `emulator.fail`).
 
 use serde::{Deserialize, Serialize};
 
 /// The tag of a template that makes its builds fail (see [`Failure`]).
 pub const FAIL_TAG: &str = "emulator.fail";
+/// The tag of a template that sets its builds' phase durations: `<phase>=<ms>` items separated by
+/// commas, as `--aib-phase-ms` takes them (e.g. `customizing=1200,distributing=300`).
+pub const PHASES_TAG: &str = "emulator.phases";
 
 /// Default duration of each build phase, in milliseconds.
 pub const DEFAULT_PHASE_MS: u64 = 300;

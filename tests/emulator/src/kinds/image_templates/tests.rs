@@ -134,13 +134,29 @@ async fn a_build_through_the_dispatcher() {
     let (status, _) = call(&app, Method::PUT, &format!("{}/runOutputs/out?{AIB}", ids.template), json!({}));
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
 
-    // A bad failure tag is refused when the build is asked for.
+    // A bad phases tag is refused when the build is asked for; a good one sets the phase durations.
+    for (phases, refused) in
+        [("queued=5,cooking=1", true), ("queued=0,building=0,customizing=0,optimizing=0,distributing=60000", false)]
+    {
+        let (status, _) =
+            call(&app, Method::PATCH, &format!("{}?{AIB}", ids.template), json!({"tags": {"emulator.phases": phases}}));
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = call(&app, Method::POST, &format!("{}/run?{AIB}", ids.template), Value::Null);
+        assert_eq!(status == StatusCode::BAD_REQUEST, refused, "{phases}: {status} {body}");
+    }
+    pump(&app).await;
+    let template = get(&app, &format!("{}?{AIB}", ids.template));
+    assert_eq!(template["properties"]["lastRunStatus"]["runSubState"], "Distributing", "a minute of distributing");
+    let (status, _) = call(&app, Method::POST, &format!("{}/cancel?{AIB}", ids.template), Value::Null);
+    assert_eq!(status, StatusCode::ACCEPTED);
+    pump(&app).await;
+
+    // So is a bad failure tag.
     let (status, body) =
         call(&app, Method::PATCH, &format!("{}?{AIB}", ids.template), json!({"tags": {"emulator.fail": "explode"}}));
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = call(&app, Method::POST, &format!("{}/run?{AIB}", ids.template), Value::Null);
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidTemplateTag")));
-
     let (status, _) = call(&app, Method::DELETE, &format!("{}?{AIB}", ids.template), Value::Null);
     assert_eq!(status, StatusCode::ACCEPTED);
     get(&app, &format!("{}?{AIB}", ids.template));

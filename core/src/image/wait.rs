@@ -1,0 +1,195 @@
+//! Following a build to its end (seed 000's Wait-ForImageBuild): the template's `lastRunStatus`
+//! read on a [`Schedule`], the customization log read in between, each new sub-state and log line
+//! reported as it appears.
+//!
+//! Caveats: the log is read every [`LOG_EVERY`] however sparse the status reads are (reading it
+//! is a blob range read on the staging storage, not a Resource Manager request). The run's
+//! elapsed time comes from `lastRunStatus.startTime` and the [`Clock`], so a clock far off UTC
+//! skews the schedule, never the outcome.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::history::{self, History, Phase, RunPhases};
+use super::log::BuildLog;
+use super::schedule::{Look, Schedule};
+use super::{BuildError, RunStatus};
+use crate::apply::StoreError;
+use crate::arm::ArmClient;
+use crate::events::{Event, EventSink};
+use crate::resources::image_template;
+
+/// How often the customization log is read while a build runs.
+pub const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// The time source of a wait: the system's, or a scaled one in benchmarks.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+    /// A moment Azure reported (`startTime`, `endTime`) on this clock: itself on the system's.
+    fn of_reported(&self, reported: OffsetDateTime) -> OffsetDateTime {
+        reported
+    }
+}
+
+/// Wall-clock time and tokio's timer.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// How to follow a build.
+pub struct Follow<'a> {
+    /// `None`: adaptive over the template's recorded builds.
+    pub every: Option<Duration>,
+    pub timeout: Duration,
+    pub clock: &'a dyn Clock,
+    /// Stream the customization log (off while cancelling).
+    pub log: Option<&'a mut BuildLog>,
+}
+
+/// A build that succeeded, and what following it took.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub status: RunStatus,
+    /// Reads of the template (Resource Manager GETs).
+    pub status_reads: u32,
+    /// The phases the run went through, when it was followed from its start.
+    pub phases: Option<RunPhases>,
+    /// The template's tags as last read.
+    pub tags: Value,
+}
+
+/// Follows the run of `template_id` until it ends; reports each new sub-state and, with a log,
+/// each new line of the customization log as it appears.
+pub async fn wait(
+    client: &ArmClient,
+    template_id: &str,
+    follow: Follow<'_>,
+    sink: &dyn EventSink,
+) -> Result<Finished, BuildError> {
+    let Follow { every, timeout, clock, mut log } = follow;
+    let name = template_id.rsplit('/').next().unwrap_or(template_id).to_owned();
+    let began = clock.now();
+    let mut schedule: Option<Schedule> = every.map(Schedule::fixed);
+    let mut last = RunStatus::default();
+    let mut status_reads = 0;
+    loop {
+        let (template, retry_after) =
+            client.get_with_retry_after(template_id, image_template::API_VERSION).await?.ok_or_else(|| {
+                BuildError::Store(StoreError {
+                    message: format!("image template {template_id} does not exist"),
+                    usage: true,
+                })
+            })?;
+        status_reads += 1;
+        let status = RunStatus::of(&template);
+        let schedule = schedule.get_or_insert_with(|| Schedule::adaptive(History::from_tags(&template["tags"])));
+        if let Some(log) = log.as_deref_mut() {
+            follow_log(log, client, &template, sink).await;
+        }
+        if (status.run_state.as_str(), status.run_sub_state.as_str())
+            != (last.run_state.as_str(), last.run_sub_state.as_str())
+        {
+            let sub =
+                if status.run_sub_state.is_empty() { String::new() } else { format!(" ({})", status.run_sub_state) };
+            sink.emit(Event::Note(format!("image build of {name}: {}{sub}", status.run_state)));
+        }
+        let started = started_at(&template).map_or(began, |t| clock.of_reported(t));
+        let elapsed = (clock.now() - started).as_seconds_f64().max(0.0);
+        match status.run_state.as_str() {
+            "Succeeded" => {
+                let end = ended_at(&template).map_or(elapsed, |t| (clock.of_reported(t) - started).as_seconds_f64());
+                let phases = schedule.phases(end);
+                return Ok(Finished { status, status_reads, phases, tags: template["tags"].clone() });
+            }
+            "PartiallySucceeded" | "Failed" | "Canceled" => {
+                let log_tail = log.map(|l| l.tail()).unwrap_or_default();
+                return Err(BuildError::RunFailed { name, state: status.run_state, message: status.message, log_tail });
+            }
+            _ => {}
+        }
+        let waited = (clock.now() - began).unsigned_abs();
+        if waited > timeout {
+            return Err(BuildError::TimedOut { name, state: status.run_state, minutes: timeout.as_secs() / 60 });
+        }
+        let phase = Phase::of_sub_state(&status.run_sub_state);
+        let delay =
+            schedule.after(&Look { elapsed, phase, retry_after }).min(timeout - waited + Duration::from_secs(1));
+        pause(clock, delay, log.as_deref_mut(), client, &template, sink).await;
+        last = status;
+    }
+}
+
+/// Sleeps `delay`, reading the log every [`LOG_EVERY`] meanwhile.
+async fn pause(
+    clock: &dyn Clock,
+    delay: Duration,
+    mut log: Option<&mut BuildLog>,
+    client: &ArmClient,
+    template: &Value,
+    sink: &dyn EventSink,
+) {
+    let mut left = delay;
+    while left > Duration::ZERO {
+        let step = match log {
+            Some(ref l) if l.unavailable.is_none() => left.min(LOG_EVERY),
+            _ => left,
+        };
+        clock.sleep(step).await;
+        left -= step;
+        if let (Some(log), true) = (log.as_deref_mut(), left > Duration::ZERO) {
+            follow_log(log, client, template, sink).await;
+        }
+    }
+}
+
+/// Emits the log's new lines; a log that cannot be read is said once.
+async fn follow_log(log: &mut BuildLog, client: &ArmClient, template: &Value, sink: &dyn EventSink) {
+    if log.unavailable.is_some() {
+        return;
+    }
+    match log.new_lines(client, template).await {
+        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
+        Err(why) => {
+            sink.emit(Event::Note(format!("{why} — following the build without its log")));
+            log.unavailable = Some(why);
+        }
+    }
+}
+
+/// Records the finished build's phases on the template (tag [`history::TAG`]) for the next wait.
+/// Best effort: a failure is reported and the build still counts as succeeded.
+pub async fn remember(client: &ArmClient, template_id: &str, finished: &Finished, sink: &dyn EventSink) {
+    let Some(phases) = &finished.phases else { return };
+    let history = History::from_tags(&finished.tags).with(phases.clone());
+    let mut tags = finished.tags.as_object().cloned().unwrap_or_default();
+    tags.insert(history::TAG.to_owned(), Value::String(history.to_tag()));
+    let body = serde_json::json!({ "tags": tags });
+    if let Err(error) = client.patch(template_id, image_template::API_VERSION, &body).await {
+        sink.emit(Event::Note(format!("could not record the build's duration on the template: {error}")));
+    }
+}
+
+fn started_at(template: &Value) -> Option<OffsetDateTime> {
+    timestamp(template, "/properties/lastRunStatus/startTime")
+}
+
+fn ended_at(template: &Value) -> Option<OffsetDateTime> {
+    timestamp(template, "/properties/lastRunStatus/endTime")
+}
+
+fn timestamp(template: &Value, pointer: &str) -> Option<OffsetDateTime> {
+    let text = template.pointer(pointer)?.as_str()?;
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
