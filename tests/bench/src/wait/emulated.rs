@@ -5,9 +5,8 @@
 //! sub-state) and records its phases on the template, as `agentpool image wait` does; the second
 //! is followed with that history. Every build is followed twice at once, by the adaptive
 //! schedule and by looks every 15 s, so both see the same build. Time runs `scale` times faster
-//! than real for the builds (the emulator's phase durations) and for the waits (a scaled
-//! [`Clock`]); lateness is measured against the run's `endTime` as the emulator reports it, and
-//! scaled back.
+//! than real for the builds (the emulator's phase durations) and for the waits ([`ScaledClock`]);
+//! lateness is measured against the run's `endTime` as the emulator reports it, and scaled back.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,9 +14,8 @@ use std::time::Duration;
 
 use agentpool_core::arm::{ArmClient, PollConfig};
 use agentpool_core::events::{Event, EventSink};
-use agentpool_core::image::wait::{self, Clock, Finished, Follow};
+use agentpool_core::image::wait::{self, Finished, Follow, ScaledClock};
 use agentpool_core::resources::image_template;
-use futures::future::BoxFuture;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
@@ -52,33 +50,6 @@ pub struct Round {
     pub fixed: Vec<Outcome>,
     /// Scaled seconds of the builds, as the emulator ran them.
     pub durations: Vec<f64>,
-}
-
-/// Time `scale` times faster than the system's, from the moment it is made.
-struct ScaledClock {
-    origin: std::time::Instant,
-    origin_utc: OffsetDateTime,
-    scale: f64,
-}
-
-impl ScaledClock {
-    fn new(scale: f64) -> Self {
-        Self { origin: std::time::Instant::now(), origin_utc: OffsetDateTime::now_utc(), scale }
-    }
-}
-
-impl Clock for ScaledClock {
-    fn now(&self) -> OffsetDateTime {
-        self.origin_utc + self.origin.elapsed().mul_f64(self.scale)
-    }
-
-    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep(duration.div_f64(self.scale)))
-    }
-
-    fn of_reported(&self, reported: OffsetDateTime) -> OffsetDateTime {
-        self.origin_utc + (reported - self.origin_utc) * self.scale
-    }
 }
 
 struct Quiet;
