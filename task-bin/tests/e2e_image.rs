@@ -301,6 +301,7 @@ fn the_windows_example_builds_with_restart_and_update_customizers() {
         })
         .collect();
     assert_eq!(kinds, ["PowerShell", "WindowsRestart", "WindowsUpdate", "WindowsRestart"]);
+    traffic::validate(&session);
 }
 
 #[test]
