@@ -210,7 +210,7 @@ async fn build_image(
     let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), loaded.parameters.storage_container_name);
     let started = image::build(azure, &live, &container_url).await?;
     if wait {
-        image::wait(azure, &started.template_id, follow).await?;
+        image::wait(azure, &started.template_id, started.previous_run.clone(), follow).await?;
     }
     Ok(())
 }
@@ -246,7 +246,8 @@ async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
 async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), &args.follow).await
+    image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), None, &args.follow)
+        .await
 }
 
 fn validate(args: ValidateArgs) -> Result<(), Failure> {

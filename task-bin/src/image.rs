@@ -58,7 +58,12 @@ const CANCEL_POLL: Duration = Duration::from_secs(5);
 /// wait) and tags the versions it made with their build and end of life. On SIGINT or SIGTERM (a cancelled pipeline)
 /// the run is cancelled in Azure and followed until Image Builder reports it Canceled, so the
 /// template is left deletable rather than building on unattended.
-pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Result<(), Failure> {
+pub async fn wait(
+    azure: &Azure,
+    template_id: &str,
+    previous_run: Option<String>,
+    follow: &FollowArgs,
+) -> Result<(), Failure> {
     let every = match follow.poll_seconds {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(_) => return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned())),
@@ -69,7 +74,7 @@ pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Resu
     let following = image::wait::wait(
         &azure.client,
         template_id,
-        Follow { every, timeout, clock: &SystemClock, log: Some(&mut log) },
+        Follow { every, timeout, clock: &SystemClock, log: Some(&mut log), previous_run },
         &Terminal,
     );
     tokio::select! {
@@ -94,7 +99,8 @@ pub async fn wait(azure: &Azure, template_id: &str, follow: &FollowArgs) -> Resu
                 .post_no_wait(&format!("{template_id}/cancel"), image_template::API_VERSION)
                 .await
                 .map_err(|e| Failure::Operation(format!("cancelling the image build failed: {e}")))?;
-            let follow = Follow { every: every.or(Some(CANCEL_POLL)), timeout, clock: &SystemClock, log: None };
+            let follow =
+                Follow { every: every.or(Some(CANCEL_POLL)), timeout, clock: &SystemClock, log: None, previous_run: None };
             match image::wait::wait(&azure.client, template_id, follow, &Terminal).await {
                 Err(BuildError::RunFailed { state, .. }) if state == "Canceled" => {
                     Err(Failure::Operation(format!("{signal}: the image build was cancelled")))

@@ -360,7 +360,13 @@ fn the_adaptive_wait_learns_from_a_build_and_reads_under_half_as_often_as_every_
             session.ready.subscription_id
         );
         let (adaptive, fixed) = runtime.block_on(async {
-            let follow = |every| Follow { every, timeout: Duration::from_secs(3600), clock: &clock, log: None };
+            let follow = |every| Follow {
+                every,
+                timeout: Duration::from_secs(3600),
+                clock: &clock,
+                log: None,
+                previous_run: None,
+            };
             let (adaptive, fixed) = tokio::join!(
                 wait::wait(&client, &template_id, follow(None), &Quiet),
                 wait::wait(&client, &template_id, follow(Some(Duration::from_secs(15))), &Quiet)

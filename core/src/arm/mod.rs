@@ -29,7 +29,7 @@ mod sender;
 mod transport;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 pub use client::ArmClient;
 pub use config::{

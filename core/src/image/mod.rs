@@ -56,6 +56,9 @@ pub struct StartedBuild {
     pub resource_group: String,
     /// True when an existing template of the same content was run again.
     pub reused: bool,
+    /// `lastRunStatus.startTime` of the reused template's previous run (see
+    /// [`wait::Follow::previous_run`]).
+    pub previous_run: Option<String>,
 }
 
 /// The run state Image Builder reports (`lastRunStatus`).
@@ -67,6 +70,11 @@ pub struct RunStatus {
 }
 
 impl RunStatus {
+    /// A run Image Builder has not reported yet.
+    fn queued() -> Self {
+        Self { run_state: "Running".into(), run_sub_state: "Queued".into(), message: String::new() }
+    }
+
     fn of(template: &Value) -> Self {
         let field = |name: &str| {
             template
@@ -97,6 +105,7 @@ pub async fn start(
     }
     let template = desired.resources.iter().find(|r| r.kind == image_template::KIND).ok_or(BuildError::NoTemplate)?;
     let group = resource_group_of(&template.id);
+    let mut previous_run = None;
     let reused = match client.get(&template.id, template.api_version).await? {
         Some(existing) => {
             let status = RunStatus::of(&existing);
@@ -121,6 +130,8 @@ pub async fn start(
                     "image template {} exists with the same content: reusing it",
                     template.name
                 )));
+                previous_run =
+                    existing.pointer("/properties/lastRunStatus/startTime").and_then(Value::as_str).map(str::to_owned);
                 let tags = build_tags(&existing, &desired.provenance);
                 if Some(&tags) != existing.get("tags").and_then(Value::as_object) {
                     client.patch(&template.id, template.api_version, &serde_json::json!({ "tags": tags })).await?;
@@ -140,6 +151,7 @@ pub async fn start(
         template_name: template.name.clone(),
         resource_group: group,
         reused,
+        previous_run,
     })
 }
 

@@ -90,6 +90,10 @@ pub struct Follow<'a> {
     pub clock: &'a dyn Clock,
     /// Stream the customization log (off while cancelling).
     pub log: Option<&'a mut BuildLog>,
+    /// `lastRunStatus.startTime` of the run before the one followed, when this process started
+    /// it: until Image Builder reports the new run, the template still shows that one, which is
+    /// then taken as queued rather than as this build's outcome.
+    pub previous_run: Option<String>,
 }
 
 /// A build that succeeded, and what following it took.
@@ -112,7 +116,7 @@ pub async fn wait(
     follow: Follow<'_>,
     sink: &dyn EventSink,
 ) -> Result<Finished, BuildError> {
-    let Follow { every, timeout, clock, mut log } = follow;
+    let Follow { every, timeout, clock, mut log, previous_run } = follow;
     let name = template_id.rsplit('/').next().unwrap_or(template_id).to_owned();
     let began = clock.now();
     let mut schedule: Option<Schedule> = every.map(Schedule::fixed);
@@ -127,7 +131,8 @@ pub async fn wait(
                 })
             })?;
         status_reads += 1;
-        let status = RunStatus::of(&template);
+        let stale = previous_run.is_some() && run_start(&template) == previous_run.as_deref();
+        let status = if stale { RunStatus::queued() } else { RunStatus::of(&template) };
         let schedule = schedule.get_or_insert_with(|| Schedule::adaptive(History::from_tags(&template["tags"])));
         if let Some(log) = log.as_deref_mut() {
             follow_log(log, client, &template, sink).await;
@@ -139,7 +144,10 @@ pub async fn wait(
                 if status.run_sub_state.is_empty() { String::new() } else { format!(" ({})", status.run_sub_state) };
             sink.emit(Event::Note(format!("image build of {name}: {}{sub}", status.run_state)));
         }
-        let started = started_at(&template).map_or(began, |t| clock.of_reported(t));
+        let started = match started_at(&template) {
+            Some(t) if !stale => clock.of_reported(t),
+            _ => began,
+        };
         let elapsed = (clock.now() - started).as_seconds_f64().max(0.0);
         match status.run_state.as_str() {
             "Succeeded" => {
@@ -215,8 +223,12 @@ pub async fn remember(client: &ArmClient, template_id: &str, finished: &Finished
     }
 }
 
+fn run_start(template: &Value) -> Option<&str> {
+    template.pointer("/properties/lastRunStatus/startTime")?.as_str()
+}
+
 fn started_at(template: &Value) -> Option<OffsetDateTime> {
-    timestamp(template, "/properties/lastRunStatus/startTime")
+    OffsetDateTime::parse(run_start(template)?, &time::format_description::well_known::Rfc3339).ok()
 }
 
 fn ended_at(template: &Value) -> Option<OffsetDateTime> {
@@ -226,4 +238,85 @@ fn ended_at(template: &Value) -> Option<OffsetDateTime> {
 fn timestamp(template: &Value, pointer: &str) -> Option<OffsetDateTime> {
     let text = template.pointer(pointer)?.as_str()?;
     OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::test_support::{client, Script};
+    use serde_json::json;
+
+    /// No time passes: every sleep ends at once.
+    struct Frozen;
+
+    impl Clock for Frozen {
+        fn now(&self) -> OffsetDateTime {
+            time::macros::datetime!(2024-11-17 15:31:24 UTC)
+        }
+
+        fn sleep(&self, _: Duration) -> BoxFuture<'static, ()> {
+            Box::pin(std::future::ready(()))
+        }
+    }
+
+    const TEMPLATE: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/it-agents-1a2b3c4d";
+
+    fn template(state: &str, sub_state: &str, start: &str) -> Value {
+        json!({
+            "name": "it-agents-1a2b3c4d",
+            "tags": {"createdBy": "agentpool"},
+            "properties": {"lastRunStatus": {"runState": state, "runSubState": sub_state, "startTime": start, "endTime": "2024-11-17T14:00:00Z", "message": ""}}
+        })
+    }
+
+    #[tokio::test]
+    async fn the_previous_run_still_shown_after_the_start_is_taken_as_queued_not_as_the_outcome() {
+        let script = Script::new();
+        script
+            .push_json(200, &[], &template("Succeeded", "Distributing", "2024-11-17T13:00:00Z"))
+            .push_json(200, &[], &template("Running", "Building", "2024-11-17T15:31:20Z"))
+            .push_json(200, &[], &template("Failed", "Customizing", "2024-11-17T15:31:20Z"));
+        let arm = client(&script);
+        let follow = Follow {
+            every: Some(Duration::from_secs(15)),
+            timeout: Duration::from_secs(3600),
+            clock: &Frozen,
+            log: None,
+            previous_run: Some("2024-11-17T13:00:00Z".into()),
+        };
+        let outcome = wait(&arm, TEMPLATE, follow, &crate::events::Discard).await;
+        assert!(matches!(outcome, Err(BuildError::RunFailed { ref state, .. }) if state == "Failed"), "{outcome:?}");
+        assert_eq!(script.remaining(), 0, "three reads: the stale run, the new one running, its end");
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_on_the_read_is_honoured() {
+        let script = Script::new();
+        script
+            .push_json(200, &[("Retry-After", "120")], &template("Running", "Customizing", "2024-11-17T15:31:20Z"))
+            .push_json(200, &[], &template("Succeeded", "Distributing", "2024-11-17T15:31:20Z"));
+        let slept = std::sync::Mutex::new(Vec::new());
+        struct Recording<'a>(&'a std::sync::Mutex<Vec<Duration>>);
+        impl Clock for Recording<'_> {
+            fn now(&self) -> OffsetDateTime {
+                Frozen.now()
+            }
+            fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
+                self.0.lock().unwrap().push(d);
+                Box::pin(std::future::ready(()))
+            }
+        }
+        let clock = Recording(&slept);
+        let follow = Follow {
+            every: Some(Duration::from_secs(15)),
+            timeout: Duration::from_secs(3600),
+            clock: &clock,
+            log: None,
+            previous_run: None,
+        };
+        let finished = wait(&client(&script), TEMPLATE, follow, &crate::events::Discard).await.unwrap();
+        assert_eq!(finished.status_reads, 2);
+        assert_eq!(slept.lock().unwrap().iter().sum::<Duration>(), Duration::from_secs(120));
+    }
 }

@@ -161,7 +161,8 @@ async fn follow_family(
         let follow = |every: Option<Duration>| {
             let clock = &clock;
             async move {
-                let follow = Follow { every, timeout: Duration::from_secs(6 * 3600), clock, log: None };
+                let follow =
+                    Follow { every, timeout: Duration::from_secs(6 * 3600), clock, log: None, previous_run: None };
                 let finished = wait::wait(client, id, follow, &Quiet).await?;
                 Ok::<(Finished, OffsetDateTime), BoxError>((finished, OffsetDateTime::now_utc()))
             }
