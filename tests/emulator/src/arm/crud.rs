@@ -214,7 +214,7 @@ pub fn upsert_internal(app: &App, target: &Target, mut body: Value, now: OffsetD
     })
 }
 
-/// PATCH: JSON merge of the body into the resource, then validated like a PUT.
+/// PATCH: the body applied to the resource ([`apply_patch`]), then validated like a PUT.
 pub fn patch(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response, ArmError> {
     let kind = target.kind;
     let info = kind.info();
@@ -237,13 +237,23 @@ pub fn patch(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response,
         let existing = store.get(&target.id).cloned().ok_or_else(|| target.not_found())?;
         let target = &keep_casing(target, Some(&existing));
         let mut body = existing.body.clone();
-        merge_patch(&mut body, &patch);
+        apply_patch(&mut body, &patch);
         kind.validate(&mut body)?;
         kind.check(target, &body, Some(&existing), store)?;
         let mut built = finish(target, info, kind.build(target, &call.env(), body, Some(&existing)));
         kind.resolve(target, &mut built, store);
         write_resource(call, store, target, built, true, style)
     })
+}
+
+/// A PATCH as Resource Manager applies it: a JSON merge of the body, except that `tags`, when
+/// given, replace all the tags (resource-api-reference.md: a PATCH sending tag3 to a resource with
+/// tag1 and tag2 leaves tag3 alone).
+pub fn apply_patch(resource: &mut Value, patch: &Value) {
+    merge_patch(resource, patch);
+    if let (Some(tags), Some(map)) = (patch.get("tags"), resource.as_object_mut()) {
+        map.insert("tags".to_owned(), tags.clone());
+    }
 }
 
 /// RFC 7396 JSON merge patch.
@@ -503,6 +513,8 @@ mod tests {
         let mut t = json!({"a": 1, "tags": {"x": "1", "y": "2"}, "p": {"q": 1}});
         merge_patch(&mut t, &json!({"tags": {"x": null, "z": "3"}, "p": 5}));
         assert_eq!(t, json!({"a": 1, "tags": {"y": "2", "z": "3"}, "p": 5}));
+        apply_patch(&mut t, &json!({"tags": {"tag3": "c"}, "p": 6}));
+        assert_eq!(t, json!({"a": 1, "tags": {"tag3": "c"}, "p": 6}), "a patch's tags replace them all");
     }
 
     #[test]
