@@ -2,6 +2,9 @@
 //! read on a [`Schedule`], the customization log read in between, each new sub-state and log line
 //! reported as it appears.
 //!
+//! Looks are spaced from the start of one to the start of the next, so a slow read does not
+//! stretch the schedule.
+//!
 //! Caveats: the log is read every [`LOG_EVERY`] however sparse the status reads are (reading it
 //! is a blob range read on the staging storage, not a Resource Manager request). The run's
 //! elapsed time comes from `lastRunStatus.startTime` and the [`Clock`], so a clock far off UTC
@@ -123,6 +126,7 @@ pub async fn wait(
     let mut last = RunStatus::default();
     let mut status_reads = 0;
     loop {
+        let look_began = clock.now();
         let (template, retry_after) =
             client.get_with_retry_after(template_id, image_template::API_VERSION).await?.ok_or_else(|| {
                 BuildError::Store(StoreError {
@@ -168,7 +172,9 @@ pub async fn wait(
         let phase = Phase::of_sub_state(&status.run_sub_state);
         let delay =
             schedule.after(&Look { elapsed, phase, retry_after }).min(timeout - waited + Duration::from_secs(1));
-        pause(clock, delay, log.as_deref_mut(), client, &template, sink).await;
+        // Spacing counts from look to look: the read's own time (and the log's) is part of it.
+        let spent = (clock.now() - look_began).unsigned_abs();
+        pause(clock, delay.saturating_sub(spent), log.as_deref_mut(), client, &template, sink).await;
         last = status;
     }
 }

@@ -72,6 +72,11 @@ pub struct Config {
     #[arg(long, default_value_t = 1500)]
     pub lro_delay_ms: u64,
 
+    /// How often background work (Image Builder builds) advances, in milliseconds: the emulator's
+    /// resolution of build time. Lower it when builds run scaled down.
+    #[arg(long, default_value_t = crate::server::DEFAULT_TICK_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tick_ms: u64,
+
     /// How long writes of one resource type take, as `<kind>=<ms>` (repeatable; the last wins). A long-running
     /// operation of that type stays InProgress that long (instead of `--lro-delay-ms`); a synchronous write
     /// answers that much later. `<kind>` is a resource type (`Microsoft.Storage/storageAccounts`) or a kind name

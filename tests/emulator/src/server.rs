@@ -11,7 +11,7 @@
 //! connection dropped. Caveat: on shutdown, open connections are aborted, not drained.
 //!
 //! Without `--state-dir`, the PEM files go to a new temporary directory, removed at shutdown. Every
-//! [`TICK_MS`], a background task runs the kinds' work outside the state lock
+//! `--tick-ms` ([`DEFAULT_TICK_MS`]), a background task runs the kinds' work outside the state lock
 //! ([`crate::arm::kind::ResourceKind::background`]: Image Builder builds); it stops at shutdown.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,8 +43,9 @@ use crate::tls::{Certificates, TlsError};
 use crate::traffic::{TrafficError, TrafficRecorder};
 use crate::{arm, kinds};
 
-/// How often kinds' background work ([`crate::arm::kind::ResourceKind::background`]) runs, in milliseconds.
-pub const TICK_MS: u64 = 20;
+/// How often kinds' background work ([`crate::arm::kind::ResourceKind::background`]) runs by
+/// default, in milliseconds (`--tick-ms`).
+pub const DEFAULT_TICK_MS: u64 = 20;
 
 /// Response extension: drop the connection instead of answering (fault injection).
 #[derive(Debug, Clone, Copy)]
@@ -201,9 +202,9 @@ impl Emulator {
     }
 }
 
-/// Runs the kinds' background work every [`TICK_MS`], one kind after the other, until aborted.
+/// Runs the kinds' background work every `--tick-ms`, one kind after the other, until aborted.
 async fn tick(app: Arc<App>) {
-    let mut interval = tokio::time::interval(Duration::from_millis(TICK_MS));
+    let mut interval = tokio::time::interval(Duration::from_millis(app.config.tick_ms.max(1)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;

@@ -69,6 +69,8 @@ pub fn run(
     let session = Session::start_with(runtime, azurite, dir, |config| {
         // Hundreds of reads a second: no traffic files.
         config.traffic_dir = None;
+        // Build time resolves to a tick; scaled up, the default 20 ms would be 1.2 s at ×60.
+        config.tick_ms = ((300.0 / settings.scale) as u64).clamp(1, agentpool_emulator::server::DEFAULT_TICK_MS);
     })?;
     let fast = PollConfig {
         default_interval: Duration::from_millis(50),

@@ -311,7 +311,7 @@ pub trait ResourceKind: Send + Sync + 'static {
     fn on_deleted(&self, _env: &Env<'_>, _store: &mut Store, _resource: &Resource) {}
 
     /// Work that must run outside the state lock (data-plane calls, resources made through other kinds, ...):
-    /// the server calls it every [`crate::server::TICK_MS`]; `None` when there is nothing to do.
+    /// the server calls it every `--tick-ms`; `None` when there is nothing to do.
     fn background(&self, _app: &Arc<App>) -> Option<Background> {
         None
     }

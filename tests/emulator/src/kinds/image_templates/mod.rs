@@ -190,7 +190,7 @@ fn step(env: &Env<'_>, store: &mut Store, template_id: &str) {
     if let Some(op_id) = run.op_id.clone() {
         match &run.outcome {
             None => {
-                let due = now + run.remaining_ms(now).max(2 * crate::server::TICK_MS as i64);
+                let due = now + run.remaining_ms(now).max(2 * env.config.tick_ms as i64);
                 if store.operation(&op_id).is_some_and(|op| op.due_ms != due && !op.status.is_terminal()) {
                     if let Some(op) = store.operation_mut(&op_id) {
                         op.due_ms = due;
