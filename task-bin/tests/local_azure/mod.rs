@@ -9,13 +9,12 @@
 #![allow(dead_code)]
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use agentpool_emulator::{Config, Emulator, ReadyInfo};
+use agentpool_emulator::{azurite, Config, Emulator, ReadyInfo};
 
 /// Storage accounts that exist in Azurite: the examples', one per fault seed, and the one that
 /// holds Image Builder's staging logs (the emulator's `--staging-account`).
@@ -30,9 +29,6 @@ pub fn azurite_accounts() -> Vec<String> {
 /// own storage; sessions sharing one Azurite account would see each other's logs.
 const STAGING_ACCOUNTS: usize = 64;
 static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Key of every Azurite account (Azurite needs one; requests use Entra tokens).
-const ACCOUNT_KEY: &str = "YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==";
 
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
@@ -63,41 +59,29 @@ pub fn local_azure() -> &'static LocalAzure {
         remove_stale_dirs();
         let dir = std::env::temp_dir().join(format!("agentpool-e2e-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        // An emulator made only for its certificate files, which Azurite then serves.
-        let mut config = Config::for_tests();
-        config.state_dir = Some(dir.join("azurite-tls"));
-        let certificates = runtime.block_on(Emulator::start(config)).expect("certificate emulator");
-        let ready = certificates.ready().clone();
-        runtime.block_on(certificates.shutdown());
-
-        let port = free_port();
-        let accounts: Vec<String> = azurite_accounts().iter().map(|a| format!("{a}:{ACCOUNT_KEY}")).collect();
-        // A shell that stops Azurite when this test process ends, however it ends.
-        let script = format!(
-            "'{}' --blobHost 127.0.0.1 --blobPort {port} --inMemoryPersistence --silent --disableTelemetry \
-             --skipApiVersionCheck --loose --oauth basic --cert '{}' --key '{}' & child=$!; \
-             while kill -0 {} 2>/dev/null; do sleep 1; done; kill $child",
-            azurite.display(),
-            ready.cert_file.display(),
-            ready.key_file.display(),
-            std::process::id()
-        );
-        // Never waited for: the shell outlives nothing but this process, and ends with it.
-        let _watchdog = Command::new("bash")
-            .args(["-c", &script])
-            .env("AZURITE_ACCOUNTS", accounts.join(";"))
+        let certificates =
+            runtime.block_on(azurite::Certificates::make(&dir.join("azurite-tls"))).expect("certificate emulator");
+        let port = azurite::free_port().expect("free port");
+        let server = azurite::command(&azurite, port, &certificates, &azurite_accounts())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("Azurite starts");
+        // A shell that stops Azurite when this test process ends, however it ends. Neither is
+        // waited for: both end with this process.
+        let watchdog = Command::new("bash")
+            .args([
+                "-c",
+                &format!("while kill -0 {} 2>/dev/null; do sleep 1; done; kill {}", std::process::id(), server.id()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("watchdog starts");
         #[allow(clippy::zombie_processes)]
-        std::mem::forget(_watchdog);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "Azurite did not listen on port {port} within 30 s");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        LocalAzure { runtime, azurite_port: port, azurite_ca: ready.ca_file, dir }
+        std::mem::forget((server, watchdog));
+        azurite::wait_until_listening(port, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{e}"));
+        LocalAzure { runtime, azurite_port: port, azurite_ca: certificates.ca_file, dir }
     })
 }
 
@@ -111,10 +95,6 @@ fn remove_stale_dirs() {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
 }
 
 /// One emulator with its own state, for one test.

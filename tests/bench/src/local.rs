@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
+use agentpool_emulator::azurite;
 use agentpool_emulator::config::KindLatency;
 use agentpool_emulator::{Config, Emulator, ReadyInfo};
 use serde_json::Value;
@@ -17,8 +17,6 @@ use crate::BoxError;
 
 /// Storage accounts that exist in Azurite: the example's and the upload benchmark's.
 pub const ACCOUNTS: [&str; 2] = ["stagentssbxscripts", "stagentsbench"];
-/// Key of every Azurite account (Azurite needs one; requests use Entra tokens).
-const ACCOUNT_KEY: &str = "YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==";
 /// Audience of blob storage tokens.
 pub const STORAGE_SCOPE: &str = "https://storage.azure.com/.default";
 
@@ -41,37 +39,18 @@ impl Azurite {
             )
             .into());
         }
-        // An emulator made only for its certificate files, which Azurite then serves.
-        let mut config = Config::for_tests();
-        config.state_dir = Some(dir.join("azurite-tls"));
-        let certificates = runtime.block_on(Emulator::start(config))?;
-        let ready = certificates.ready().clone();
-        runtime.block_on(certificates.shutdown());
-
-        let port = free_port()?;
-        let accounts: Vec<String> = ACCOUNTS.iter().map(|a| format!("{a}:{ACCOUNT_KEY}")).collect();
+        let certificates = runtime.block_on(azurite::Certificates::make(&dir.join("azurite-tls")))?;
+        let port = azurite::free_port()?;
+        let accounts: Vec<String> = ACCOUNTS.iter().map(|a| (*a).to_owned()).collect();
         let log = File::create(dir.join("azurite.log"))?;
-        let child = Command::new(&azurite)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-            .args(["--inMemoryPersistence", "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose"])
-            .args(["--oauth", "basic"])
-            .arg("--cert")
-            .arg(&ready.cert_file)
-            .arg("--key")
-            .arg(&ready.key_file)
-            .env("AZURITE_ACCOUNTS", accounts.join(";"))
+        let child = azurite::command(&azurite, port, &certificates, &accounts)
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", azurite.display()))?;
-        let azurite = Azurite { child, port, ca: ready.ca_file };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("Azurite did not listen on port {port} within 30 s: see {}", dir.display()).into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let azurite = Azurite { child, port, ca: certificates.ca_file };
+        azurite::wait_until_listening(port, Duration::from_secs(30))
+            .map_err(|e| format!("{e}: see {}", dir.display()))?;
         Ok(azurite)
     }
 
@@ -90,10 +69,6 @@ impl Drop for Azurite {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> Result<u16, BoxError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// One emulator with its own state and traffic directory.

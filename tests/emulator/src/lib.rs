@@ -19,11 +19,13 @@
 //! | [`admin`] | `/_emulator/...` test routes |
 //! | [`state`] | in-memory state and its file |
 //! | [`server`] | accept loop, route table, lifecycle, background tick of the kinds |
+//! | [`azurite`] | starting Azurite beside it (e2e harness, benchmarks) |
 
 pub mod admin;
 pub mod app;
 pub mod arm;
 pub mod auth;
+pub mod azurite;
 pub mod blob_data_plane;
 pub mod config;
 pub mod entra;
