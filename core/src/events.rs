@@ -12,6 +12,8 @@ use std::time::Duration;
 pub enum Action {
     Create,
     Update,
+    /// Deleted and created again: the kind cannot change the fields that differ.
+    Replace,
     NoChange,
     Upload,
 }
@@ -21,6 +23,7 @@ impl Action {
         match self {
             Self::Create => "create",
             Self::Update => "update",
+            Self::Replace => "replace",
             Self::NoChange => "no change",
             Self::Upload => "upload",
         }

@@ -22,6 +22,7 @@ pub fn render(event: &Event) -> String {
             let mark = match action {
                 Action::Create => "+",
                 Action::Update => "~",
+                Action::Replace => "-/+",
                 Action::NoChange | Action::Upload => "=",
             };
             let mut line = format!("{mark} {:<9} {} {name}", action.verb(), short_kind(kind));
@@ -46,6 +47,7 @@ fn progressive(action: Action) -> &'static str {
     match action {
         Action::Create => "creating",
         Action::Update => "updating",
+        Action::Replace => "replacing",
         Action::NoChange => "checking",
         Action::Upload => "uploading",
     }
@@ -55,6 +57,7 @@ fn past(action: Action) -> &'static str {
     match action {
         Action::Create => "created",
         Action::Update => "updated",
+        Action::Replace => "replaced",
         Action::NoChange => "checked",
         Action::Upload => "uploaded",
     }

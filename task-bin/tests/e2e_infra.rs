@@ -109,6 +109,40 @@ fn a_changed_setting_is_planned_as_an_update_with_its_field() {
     assert!(text.contains("plan: 1 of 8 resources would change"), "{text}");
 }
 
+#[test]
+fn a_deleted_identity_comes_back_with_its_role_assignments_replaced_for_the_new_principal() {
+    let session = local_azure().session("infra-identity", |_| {});
+    assert!(session.agentpool(&["up", "--scope", "infra", "--parameters", LINUX]).status.success());
+    let resources = infra_resources(&session, LINUX);
+    let (_, identity, identity_api) =
+        resources.iter().find(|(kind, _, _)| kind == "Microsoft.ManagedIdentity/userAssignedIdentities").unwrap();
+    let principal = |session: &Session| {
+        session.arm_get(identity, identity_api).unwrap()["properties"]["principalId"].as_str().unwrap().to_owned()
+    };
+    let old = principal(&session);
+    assert!(matches!(session.arm_delete(identity, identity_api), 200 | 204));
+
+    let plan = session.agentpool(&["plan", "--parameters", LINUX]);
+    let text = stderr(&plan);
+    assert!(plan.status.success(), "{text}");
+    assert!(text.contains("+ create    managed identity id-agents-sbx-imagebuilder"), "{text}");
+    assert_eq!(text.matches("-/+ replace   role assignment").count(), 2, "{text}");
+
+    let redeploy = session.agentpool(&["up", "--scope", "infra", "--parameters", LINUX]);
+    assert!(redeploy.status.success(), "{}", stderr(&redeploy));
+    let new = principal(&session);
+    assert_ne!(new, old, "a new identity has a new principal");
+    for (kind, id, api_version) in
+        resources.iter().filter(|(kind, _, _)| kind == "Microsoft.Authorization/roleAssignments")
+    {
+        let assignment = session.arm_get(id, api_version).unwrap_or_else(|| panic!("{kind} {id} is gone"));
+        assert_eq!(assignment["properties"]["principalId"], new.as_str(), "{assignment}");
+    }
+    let again = session.agentpool(&["plan", "--parameters", LINUX]);
+    assert!(stderr(&again).contains("plan: no changes"), "{}", stderr(&again));
+    traffic::validate(&session);
+}
+
 /// A copy of a parameter file, edited, in the session's folder; scripts still resolve.
 fn copy_parameters(session: &Session, file: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
     let mut document: serde_json::Value =

@@ -35,4 +35,8 @@ impl ResourceStore for ArmClient {
     async fn put(&self, resource: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
         Ok(ArmClient::put(self, &resource.id, resource.api_version, body).await?)
     }
+
+    async fn delete(&self, resource: &DesiredResource) -> Result<(), StoreError> {
+        Ok(ArmClient::delete(self, &resource.id, resource.api_version).await?)
+    }
 }

@@ -218,7 +218,12 @@ fn start<'a, S: ResourceStore, B: ScriptStore>(
             });
             let body = resource.bound_body(|id| live.get(&id.to_lowercase()));
             async move {
+                let replace = planned.action == Action::Replace;
                 let result = match body {
+                    Ok(body) if replace => match store.delete(resource).await {
+                        Ok(()) => store.put(resource, &body).await.map(Completed::Resource),
+                        Err(error) => Err(error),
+                    },
                     Ok(body) => store.put(resource, &body).await.map(Completed::Resource),
                     Err(missing) => {
                         Err(StoreError::operation(format!("{} cannot be written: {missing} is not known", resource.id)))
@@ -325,6 +330,30 @@ mod tests {
         let report = apply(&store, &store, &second, Some(&target), 8, &Discard).await;
         assert_eq!(store.writes.load(std::sync::atomic::Ordering::Relaxed), writes_before);
         assert_eq!((report.scripts_sent, report.scripts_unchanged), (0, target.uploads.len()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deleted_identity_is_created_again_and_its_role_assignments_replaced() {
+        let (_, resources, target) = infra();
+        let store = store();
+        let first = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        assert!(apply(&store, &store, &first, Some(&target), 8, &Discard).await.succeeded());
+        let identity = resources.iter().find(|r| r.kind == resources::identity::KIND).unwrap();
+        store.delete(identity).await.unwrap();
+
+        let plan = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        let action_of = |kind: &str| -> Vec<Action> {
+            plan.actions.iter().filter(|a| a.resource.kind == kind).map(|a| a.action).collect()
+        };
+        assert_eq!(action_of(resources::identity::KIND), [Action::Create]);
+        // The new identity's principal is not the one the assignments name: they are replaced,
+        // since Azure refuses to change an assignment's principal.
+        assert_eq!(action_of(role_assignment::KIND), [Action::Replace, Action::Replace]);
+        let report = apply(&store, &store, &plan, Some(&target), 8, &Discard).await;
+        assert!(report.succeeded(), "{report:?}");
+        assert_eq!(report.written.len(), 3, "the identity and its two role assignments");
+        let again = live::plan(&store, &resources, 8, &Discard).await.unwrap();
+        assert_eq!(again.writes(), 0, "converged");
     }
 
     #[tokio::test(start_paused = true)]

@@ -86,11 +86,24 @@ pub async fn plan(
         let (action, changes) = match &live {
             None => (Action::Create, Vec::new()),
             Some(current) => {
-                // Bindings whose source exists are compared with their real value.
+                // Bindings whose source exists are compared with their real value; one whose
+                // source is still to be created will change (e.g. the principal of a recreated
+                // identity), whatever Azure has now.
                 let desired = resource.bound_body(lookup).unwrap_or_else(|_| resource.body.clone());
-                let changes = diff::changes(&desired, current, resources::write_only(resource.kind));
+                let mut changes = diff::changes(&desired, current, resources::write_only(resource.kind));
+                let to_create =
+                    |id: &str| lookup(id).is_none() && resources.iter().any(|r| r.id.eq_ignore_ascii_case(id));
+                for binding in resource.bindings.iter().filter(|b| to_create(&b.from)) {
+                    changes.push(FieldChange {
+                        path: binding.field.trim_start_matches('/').replace('/', "."),
+                        live: current.pointer(&binding.field).cloned(),
+                        desired: resource.body.pointer(&binding.field).cloned().unwrap_or(Value::Null),
+                    });
+                }
                 if changes.is_empty() {
                     (Action::NoChange, changes)
+                } else if resources::replaced_on_change(resource.kind) {
+                    (Action::Replace, changes)
                 } else {
                     (Action::Update, changes)
                 }

@@ -95,6 +95,13 @@ impl ResourceStore for MemoryStore {
         self.resources.lock().unwrap_or_else(|e| e.into_inner()).insert(key, stored.clone());
         Ok(stored)
     }
+
+    async fn delete(&self, resource: &DesiredResource) -> Result<(), StoreError> {
+        (self.sleep)((self.latency)(resource.kind)).await;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        self.resources.lock().unwrap_or_else(|e| e.into_inner()).remove(&resource.id.to_lowercase());
+        Ok(())
+    }
 }
 
 impl ScriptStore for MemoryStore {

@@ -39,6 +39,8 @@ pub trait ResourceStore: Sync {
     fn get(&self, resource: &DesiredResource) -> impl Future<Output = Result<Option<Value>, StoreError>> + Send;
     /// Creates or updates the resource and waits until Azure reports it done; returns it.
     fn put(&self, resource: &DesiredResource, body: &Value) -> impl Future<Output = Result<Value, StoreError>> + Send;
+    /// Deletes the resource and waits until it is gone; one already gone is `Ok`.
+    fn delete(&self, resource: &DesiredResource) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Uploads scripts to blob storage.

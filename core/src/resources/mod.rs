@@ -52,6 +52,13 @@ pub fn probed_by_list(kind: &str) -> bool {
     matches!(kind, storage_account::KIND | blob_container::KIND)
 }
 
+/// True when Azure cannot change an existing resource of `kind` in place, so a changed one is
+/// deleted and created again: a role assignment's principal and role are fixed at creation
+/// (`RoleAssignmentUpdateNotPermitted`).
+pub fn replaced_on_change(kind: &str) -> bool {
+    kind == role_assignment::KIND
+}
+
 /// Marker for a value only known once an earlier step ran, e.g. `<principalId of identity x>`.
 pub fn known_after_apply(what: &str) -> String {
     format!("<{what}: known after apply>")
