@@ -32,10 +32,9 @@ impl Azure {
         if let Some(endpoint) = arm_endpoint {
             config = config.with_endpoint(endpoint).map_err(|e| Failure::Usage(e.to_string()))?;
         }
-        // One transport (and connection pool) for ARM, Entra and blob storage.
-        let options = arm::client_options(&config).map_err(|e| Failure::Usage(e.to_string()))?;
-        let credential = arm::credential_from_env_with(options.clone()).map_err(|e| Failure::Usage(e.to_string()))?;
-        let client = ArmClient::with_options(&config, credential.clone(), options.clone());
+        let arm::Connection { client, credential, options } =
+            arm::Connection::new(&config, |name| std::env::var(name).ok())
+                .map_err(|e| Failure::Usage(e.to_string()))?;
         Ok(Self { client, blobs: BlobScripts::new(credential.clone(), options.clone()), credential, options })
     }
 }

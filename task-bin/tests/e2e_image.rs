@@ -306,7 +306,8 @@ fn the_windows_example_builds_with_restart_and_update_customizers() {
 
 #[test]
 fn the_adaptive_wait_learns_from_a_build_and_reads_under_half_as_often_as_every_15_s() {
-    use agentpool_core::arm::{build_credential, choose_credential, client_options, ArmClient, ArmConfig};
+    use agentpool_core::arm::{ArmConfig, Connection};
+    use agentpool_core::events::Discard;
     use agentpool_core::image::wait::{self, Follow, ScaledClock};
     use std::time::Duration;
 
@@ -317,30 +318,10 @@ fn the_adaptive_wait_learns_from_a_build_and_reads_under_half_as_often_as_every_
     let file = numbered_by_image_builder(&session, serde_json::json!({ "emulator.phases": phases }));
     let file = file.to_str().unwrap();
 
-    let vars: std::collections::BTreeMap<&str, String> = [
-        ("AGENTPOOL_ARM_ENDPOINT", session.ready.arm_endpoint.clone()),
-        ("AZURE_AUTHORITY_HOST", session.ready.authority_host.clone()),
-        ("AGENTPOOL_CA_FILE", session.ca_bundle.display().to_string()),
-        ("AZURE_TENANT_ID", session.ready.tenant_id.clone()),
-        ("AZURE_CLIENT_ID", session.ready.client_id.clone()),
-        ("AZURE_CLIENT_SECRET", session.ready.client_secret.clone()),
-        ("AGENTPOOL_CREDENTIAL", "client-secret".to_owned()),
-    ]
-    .into_iter()
-    .collect();
+    let vars = session.vars();
     let var = |name: &str| vars.get(name).cloned();
-    let config = ArmConfig::from_vars(var).unwrap();
-    let options = client_options(&config).unwrap();
-    let client = ArmClient::with_options(
-        &config,
-        build_credential(&choose_credential(var).unwrap(), options.clone()).unwrap(),
-        options,
-    );
+    let client = Connection::new(&ArmConfig::from_vars(var).unwrap(), var).unwrap().client;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    struct Quiet;
-    impl agentpool_core::events::EventSink for Quiet {
-        fn emit(&self, _: agentpool_core::events::Event) {}
-    }
 
     let mut template_id = String::new();
     let mut followed = Vec::new();
@@ -368,11 +349,11 @@ fn the_adaptive_wait_learns_from_a_build_and_reads_under_half_as_often_as_every_
                 previous_run: None,
             };
             let (adaptive, fixed) = tokio::join!(
-                wait::wait(&client, &template_id, follow(None), &Quiet),
-                wait::wait(&client, &template_id, follow(Some(Duration::from_secs(15))), &Quiet)
+                wait::wait(&client, &template_id, follow(None), &Discard),
+                wait::wait(&client, &template_id, follow(Some(Duration::from_secs(15))), &Discard)
             );
             let adaptive = adaptive.expect("the build succeeds");
-            wait::remember(&client, &template_id, &adaptive, &Quiet).await;
+            wait::remember(&client, &template_id, &adaptive, &Discard).await;
             (adaptive, fixed.expect("the build succeeds"))
         });
         followed.push((adaptive.status_reads, fixed.status_reads));

@@ -22,6 +22,7 @@
 
 mod client;
 mod config;
+mod connection;
 mod credential;
 mod error;
 mod lro;
@@ -36,6 +37,7 @@ pub use config::{
     ArmConfig, ConfigError, PollConfig, RetryConfig, DEFAULT_ENDPOINT, DEFAULT_SCOPE, ENV_ARM_ENDPOINT, ENV_ARM_SCOPE,
     ENV_CA_FILE,
 };
+pub use connection::{ConnectError, Connection};
 pub use credential::{
     build_credential, choose_credential, credential_from_env, credential_from_env_with, CredentialChoice,
     CredentialError, DEFAULT_AUTHORITY_HOST, ENV_AUTHORITY_HOST, ENV_CREDENTIAL,

@@ -132,7 +132,7 @@ pub async fn start(
                 )));
                 previous_run =
                     existing.pointer("/properties/lastRunStatus/startTime").and_then(Value::as_str).map(str::to_owned);
-                let tags = build_tags(&existing, &desired.provenance);
+                let tags = tags_for_build(&existing, &desired.provenance);
                 if Some(&tags) != existing.get("tags").and_then(Value::as_object) {
                     client.patch(&template.id, template.api_version, &serde_json::json!({ "tags": tags })).await?;
                 }
@@ -159,18 +159,17 @@ pub async fn start(
 /// the next wait still knows how long builds of this content take).
 fn for_this_build(template: &DesiredResource, replaced: Option<&Value>, provenance: &Provenance) -> DesiredResource {
     let mut template = template.clone();
-    let mut tags = template.body.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut tags = tags_for_build(&template.body, provenance);
     if let Some(recorded) = replaced.and_then(|r| r.pointer(&format!("/tags/{}", history::TAG))) {
         tags.insert(history::TAG.to_owned(), recorded.clone());
     }
-    provenance.apply_to(&mut tags);
     template.body["tags"] = Value::Object(tags);
     template
 }
 
-/// The tags of a reused template for this build: its own, with this build's provenance.
-fn build_tags(existing: &Value, provenance: &Provenance) -> serde_json::Map<String, Value> {
-    let mut tags = existing.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
+/// The tags of `template` (a body or a live template) with this build's provenance.
+fn tags_for_build(template: &Value, provenance: &Provenance) -> serde_json::Map<String, Value> {
+    let mut tags = template.get("tags").and_then(Value::as_object).cloned().unwrap_or_default();
     provenance.apply_to(&mut tags);
     tags
 }

@@ -64,11 +64,6 @@ impl ScaledClock {
     pub fn new(scale: f64) -> Self {
         Self { origin: std::time::Instant::now(), origin_utc: OffsetDateTime::now_utc(), scale }
     }
-
-    /// Real seconds as seconds of this clock.
-    pub fn scaled(&self, real: f64) -> f64 {
-        real * self.scale
-    }
 }
 
 impl Clock for ScaledClock {
@@ -234,7 +229,7 @@ fn run_start(template: &Value) -> Option<&str> {
 }
 
 fn started_at(template: &Value) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(run_start(template)?, &time::format_description::well_known::Rfc3339).ok()
+    timestamp(template, "/properties/lastRunStatus/startTime")
 }
 
 fn ended_at(template: &Value) -> Option<OffsetDateTime> {

@@ -138,18 +138,13 @@ impl Session {
     /// The agentpool binary set up to talk to this emulator, from the workspace root.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_agentpool"));
+        command.args(args).current_dir(workspace()).envs(self.vars());
         command
-            .args(args)
-            .current_dir(workspace())
-            .env("AGENTPOOL_ARM_ENDPOINT", &self.ready.arm_endpoint)
-            .env("AZURE_AUTHORITY_HOST", &self.ready.authority_host)
-            .env("AGENTPOOL_CA_FILE", &self.ca_bundle)
-            .env("AZURE_TENANT_ID", &self.ready.tenant_id)
-            .env("AZURE_CLIENT_ID", &self.ready.client_id)
-            .env("AZURE_CLIENT_SECRET", &self.ready.client_secret)
-            .env("AZURE_SUBSCRIPTION_ID", &self.ready.subscription_id)
-            .env("AGENTPOOL_CREDENTIAL", "client-secret");
-        command
+    }
+
+    /// The environment that points agentpool at this emulator.
+    pub fn vars(&self) -> std::collections::BTreeMap<String, String> {
+        self.ready.client_vars(&self.ca_bundle)
     }
 
     /// Runs the agentpool binary against this emulator; its output is also kept in the session's

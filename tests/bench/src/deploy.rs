@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use agentpool_core::apply::dag::{self, ScriptTarget};
 use agentpool_core::apply::live;
-use agentpool_core::arm::{build_credential, choose_credential, client_options, ArmClient, ArmConfig, PollConfig};
+use agentpool_core::arm::{ArmClient, ArmConfig, Connection, PollConfig};
 use agentpool_core::blob::BlobScripts;
 use agentpool_core::events::{Event, EventSink};
 use agentpool_core::plan::{desired_state, DesiredState, PlanContext, Stage};
@@ -281,9 +281,7 @@ impl InProcess {
         let vars = session.vars();
         let var = |name: &str| vars.get(name).cloned();
         let config = ArmConfig::from_vars(var)?.with_poll(poll);
-        let options = client_options(&config)?;
-        let credential = build_credential(&choose_credential(var)?, options.clone())?;
-        let client = ArmClient::with_options(&config, credential.clone(), options.clone());
+        let Connection { client, credential, options } = Connection::new(&config, var)?;
         let blobs = BlobScripts::new(credential, options);
         let loaded = agentpool_core::params::load(parameters).map_err(|d| d.to_string())?;
         let mut context = PlanContext::offline_now();

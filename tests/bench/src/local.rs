@@ -125,20 +125,7 @@ impl Session {
 
     /// What the agentpool binary (and agentpool-core's `from_vars` functions) read.
     pub fn vars(&self) -> BTreeMap<String, String> {
-        let r = &self.ready;
-        [
-            ("AGENTPOOL_ARM_ENDPOINT", r.arm_endpoint.clone()),
-            ("AZURE_AUTHORITY_HOST", r.authority_host.clone()),
-            ("AGENTPOOL_CA_FILE", self.ca_bundle.display().to_string()),
-            ("AZURE_TENANT_ID", r.tenant_id.clone()),
-            ("AZURE_CLIENT_ID", r.client_id.clone()),
-            ("AZURE_CLIENT_SECRET", r.client_secret.clone()),
-            ("AZURE_SUBSCRIPTION_ID", r.subscription_id.clone()),
-            ("AGENTPOOL_CREDENTIAL", "client-secret".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        self.ready.client_vars(&self.ca_bundle)
     }
 
     /// Runs the agentpool binary against this emulator from `cwd`; returns its wall time.

@@ -93,6 +93,27 @@ pub struct ReadyInfo {
     pub traffic_dir: Option<PathBuf>,
 }
 
+impl ReadyInfo {
+    /// The environment that points agentpool (the binary, or agentpool-core's `from_vars`
+    /// functions) at this emulator, trusting the CAs in `ca_bundle` (the emulator's, and
+    /// Azurite's when blobs go there).
+    pub fn client_vars(&self, ca_bundle: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+        [
+            ("AGENTPOOL_ARM_ENDPOINT", self.arm_endpoint.clone()),
+            ("AZURE_AUTHORITY_HOST", self.authority_host.clone()),
+            ("AGENTPOOL_CA_FILE", ca_bundle.display().to_string()),
+            ("AZURE_TENANT_ID", self.tenant_id.clone()),
+            ("AZURE_CLIENT_ID", self.client_id.clone()),
+            ("AZURE_CLIENT_SECRET", self.client_secret.clone()),
+            ("AZURE_SUBSCRIPTION_ID", self.subscription_id.clone()),
+            ("AGENTPOOL_CREDENTIAL", "client-secret".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+}
+
 /// A running emulator.
 #[derive(Debug)]
 pub struct Emulator {

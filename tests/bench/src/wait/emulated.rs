@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agentpool_core::arm::{ArmClient, PollConfig};
-use agentpool_core::events::{Event, EventSink};
+use agentpool_core::events::Discard;
 use agentpool_core::image::wait::{self, Finished, Follow, ScaledClock};
 use agentpool_core::resources::image_template;
 use serde_json::{json, Value};
@@ -52,12 +52,6 @@ pub struct Round {
     pub durations: Vec<f64>,
 }
 
-struct Quiet;
-
-impl EventSink for Quiet {
-    fn emit(&self, _event: Event) {}
-}
-
 /// Runs both rounds over `families` template families.
 pub fn run(
     runtime: &tokio::runtime::Runtime,
@@ -80,7 +74,7 @@ pub fn run(
     };
     let local = InProcess::connect(&session, parameters, fast)?;
     let outcome = runtime.block_on(async {
-        local.deploy_infra(&Quiet).await?;
+        local.deploy_infra(&Discard).await?;
         let template = local
             .desired
             .resources
@@ -165,13 +159,13 @@ async fn follow_family(
             async move {
                 let follow =
                     Follow { every, timeout: Duration::from_secs(6 * 3600), clock, log: None, previous_run: None };
-                let finished = wait::wait(client, id, follow, &Quiet).await?;
+                let finished = wait::wait(client, id, follow, &Discard).await?;
                 Ok::<(Finished, OffsetDateTime), BoxError>((finished, OffsetDateTime::now_utc()))
             }
         };
         let (adaptive, fixed) = tokio::join!(follow(None), follow(Some(Duration::from_secs(15))));
         let ((adaptive, adaptive_at), (fixed, fixed_at)) = (adaptive?, fixed?);
-        wait::remember(client, id, &adaptive, &Quiet).await;
+        wait::remember(client, id, &adaptive, &Discard).await;
         let live = client.get(id, api).await?.ok_or("the template went away")?;
         let time = |name: &str| {
             live.pointer(&format!("/properties/lastRunStatus/{name}"))
