@@ -6,7 +6,7 @@ pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
 pub const API_VERSION: &str = "2022-04-01";
 
 /// Built-in role `Contributor`.
-pub const CONTRIBUTOR: BuiltInRole = BuiltInRole { name: "Contributor", id: "b24988ac-6180-4239-a0b6-7bc3cbd6f6e8" };
+pub const CONTRIBUTOR: BuiltInRole = BuiltInRole { name: "Contributor", id: "b24988ac-6180-42a0-ab88-20f7382dd24c" };
 /// Built-in role `Storage Blob Data Reader`.
 pub const STORAGE_BLOB_DATA_READER: BuiltInRole =
     BuiltInRole { name: "Storage Blob Data Reader", id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" };
