@@ -12,7 +12,7 @@ fn workspace() -> PathBuf {
 fn scripts() -> Vec<PathBuf> {
     let root = workspace();
     let mut found = vec![root.join(".ci/run")];
-    for dir in ["tests", "yaml-templates/scripts/linux"] {
+    for dir in ["tests", "tests/specs", "yaml-templates/scripts/linux"] {
         for entry in std::fs::read_dir(root.join(dir)).expect("folder").flatten() {
             if entry.path().extension().is_some_and(|ext| ext == "sh") {
                 found.push(entry.path());
