@@ -3,7 +3,7 @@
 //! - `GET /_emulator/health` → `{"status":"ok"}`
 //! - `GET /_emulator/state` → every resource and operation, and providers' private data (the state-file shape)
 //! - `GET /_emulator/faults` → fault settings; `POST /_emulator/faults` with a partial
-//!   `{"seed","rate429","rate5xx","rateDrop","rateSlow","rateLroFail","slowMs"}` updates them (a seed
+//!   `{"seed","rate429","rate5xx","rateDrop","rateSlow","rateLost","rateLroFail","slowMs"}` updates them (a seed
 //!   restarts the sequence), 400 on invalid rates
 //! - `GET /_emulator/requests` → ARM requests since start (or the last reset): `{"total","writes","byMethod"}`,
 //!   writes being PUT, PATCH, DELETE and POST; `DELETE /_emulator/requests` resets the counts.

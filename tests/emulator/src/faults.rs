@@ -9,10 +9,15 @@
 //! - **5xx**: 500 `InternalServerError` or 503 `ServiceUnavailable` (with `Retry-After: 1`), ARM error body;
 //! - **drop**: the connection (HTTP/1.1) or stream (HTTP/2) is closed without any response;
 //! - **slow**: the answer is delayed by `slow_ms`, then served normally;
+//! - **lost**: a write (PUT, PATCH, DELETE, POST) is applied, and then its answer is lost: 500 / 503
+//!   or a dropped connection instead of what the handler answered, as when Azure applies a write but
+//!   the answer never reaches the client. A retry then meets the write's effect: the resource exists,
+//!   an operation on it still runs, an assignment exists. Reads draw it too, and are served normally;
 //! - **lro-fail**: an operation that starts a long-running operation ends `Failed` (see `arm::lro`).
 //!
-//! Caveats: a faulted write is not applied (real Azure may apply a write and still answer 5xx); the
-//! request is rejected before the handler runs. Only one of 429 / 5xx / drop / slow hits a request.
+//! Caveats: the 429 / 5xx / drop faults reject the request before the handler runs, so their write
+//! is not applied; **lost** is the fault of a write applied. Only one of 429 / 5xx / drop / slow /
+//! lost hits a request.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,8 +38,8 @@ pub enum FaultError {
     /// A rate outside 0..=1.
     #[error("fault rate {name} = {value} is not between 0 and 1")]
     RateOutOfRange { name: &'static str, value: f64 },
-    /// 429 + 5xx + drop + slow rates exceed 1: at most one of them can hit a request.
-    #[error("the rates of 429, 5xx, drop and slow add up to {0}, more than 1")]
+    /// 429 + 5xx + drop + slow + lost rates exceed 1: at most one of them can hit a request.
+    #[error("the rates of 429, 5xx, drop, slow and lost add up to {0}, more than 1")]
     RatesExceedOne(f64),
 }
 
@@ -71,6 +76,10 @@ pub struct FaultSettings {
     #[arg(long = "fault-rate-slow", default_value_t = 0.0, value_parser = parse_rate)]
     #[serde(rename = "rateSlow")]
     pub rate_slow: f64,
+    /// Share of writes applied whose answer is lost (500 / 503 or a dropped connection).
+    #[arg(long = "fault-rate-lost", default_value_t = 0.0, value_parser = parse_rate)]
+    #[serde(rename = "rateLost", default)]
+    pub rate_lost: f64,
     /// Share of long-running operations that end Failed.
     #[arg(long = "fault-rate-lro-fail", default_value_t = 0.0, value_parser = parse_rate)]
     #[serde(rename = "rateLroFail")]
@@ -89,6 +98,7 @@ impl Default for FaultSettings {
             rate_5xx: 0.0,
             rate_drop: 0.0,
             rate_slow: 0.0,
+            rate_lost: 0.0,
             rate_lro_fail: 0.0,
             slow_ms: 2000,
         }
@@ -103,13 +113,14 @@ impl FaultSettings {
             ("5xx", self.rate_5xx),
             ("drop", self.rate_drop),
             ("slow", self.rate_slow),
+            ("lost", self.rate_lost),
             ("lro-fail", self.rate_lro_fail),
         ] {
             if !(0.0..=1.0).contains(&value) {
                 return Err(FaultError::RateOutOfRange { name, value });
             }
         }
-        let sum = self.rate_429 + self.rate_5xx + self.rate_drop + self.rate_slow;
+        let sum = self.rate_429 + self.rate_5xx + self.rate_drop + self.rate_slow + self.rate_lost;
         if sum > 1.0 + 1e-9 {
             return Err(FaultError::RatesExceedOne(sum));
         }
@@ -127,6 +138,7 @@ pub struct FaultUpdate {
     pub rate5xx: Option<f64>,
     pub rate_drop: Option<f64>,
     pub rate_slow: Option<f64>,
+    pub rate_lost: Option<f64>,
     pub rate_lro_fail: Option<f64>,
     pub slow_ms: Option<u64>,
 }
@@ -142,6 +154,8 @@ pub enum Fault {
     Drop,
     /// Answer after this delay.
     Slow(Duration),
+    /// Apply a write, then answer this status (500 or 503) instead, or drop the connection (`None`).
+    Lost(Option<u16>),
 }
 
 /// The draw for one request.
@@ -220,6 +234,9 @@ impl FaultInjector {
         if let Some(v) = update.rate_slow {
             s.rate_slow = v;
         }
+        if let Some(v) = update.rate_lost {
+            s.rate_lost = v;
+        }
         if let Some(v) = update.rate_lro_fail {
             s.rate_lro_fail = v;
         }
@@ -245,6 +262,7 @@ impl FaultInjector {
             (s.rate_5xx, Fault::ServerError(if which % 2 == 0 { 500 } else { 503 })),
             (s.rate_drop, Fault::Drop),
             (s.rate_slow, Fault::Slow(Duration::from_millis(s.slow_ms))),
+            (s.rate_lost, Fault::Lost([Some(500), Some(503), None][(which >> 1) as usize % 3])),
         ];
         let mut edge = 0.0;
         let mut fault = None;
@@ -282,6 +300,8 @@ pub fn fault_response(fault: Fault, subscription: &str) -> Option<Response> {
             response.extensions_mut().insert(DropConnection);
             return Some(response);
         }
+        Fault::Lost(Some(status)) => return fault_response(Fault::ServerError(status), subscription),
+        Fault::Lost(None) => return fault_response(Fault::Drop, subscription),
         Fault::Slow(_) => return None,
     };
     let mut response = json_response(status, &error_body(code, &message, None));
@@ -302,6 +322,16 @@ pub async fn inject(State(app): State<Arc<App>>, mut request: Request, next: Nex
             tokio::time::sleep(delay).await;
             next.run(request).await
         }
+        Some(fault @ Fault::Lost(_)) => {
+            let write = matches!(request.method().as_str(), "PUT" | "PATCH" | "DELETE" | "POST");
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            let answered = next.run(request).await;
+            if !write {
+                return answered;
+            }
+            tracing::debug!("{method} {path}: applied ({}), answer lost: {fault:?}", answered.status());
+            fault_response(fault, &app.config.subscription_id).unwrap_or(answered)
+        }
         Some(fault) => {
             tracing::debug!("{} {}: injected {fault:?}", request.method(), request.uri().path());
             fault_response(fault, &app.config.subscription_id).unwrap_or_else(|| StatusCode::OK.into_response())
@@ -320,6 +350,7 @@ mod tests {
             rate_5xx: 0.1,
             rate_drop: 0.1,
             rate_slow: 0.1,
+            rate_lost: 0.1,
             rate_lro_fail: 0.3,
             slow_ms: 5,
         }
@@ -334,6 +365,8 @@ mod tests {
         assert_eq!(sa, sb);
         assert!(sa.iter().any(|d| d.fault == Some(Fault::Throttle)));
         assert!(sa.iter().any(|d| d.fault == Some(Fault::Drop)));
+        assert!(sa.iter().any(|d| matches!(d.fault, Some(Fault::Lost(Some(_))))));
+        assert!(sa.iter().any(|d| d.fault == Some(Fault::Lost(None))));
         assert!(sa.iter().any(|d| d.fail_lro));
         assert!(sa.iter().any(|d| d.fault.is_none()));
     }
@@ -375,6 +408,10 @@ mod tests {
         let mut s = settings(0);
         s.rate_429 = 0.9;
         assert!(matches!(s.validate(), Err(FaultError::RatesExceedOne(_))));
+        s.rate_429 = 0.1;
+        s.rate_lost = 0.7;
+        assert!(matches!(s.validate(), Err(FaultError::RatesExceedOne(_))));
+        s.rate_lost = 0.1;
         s.rate_429 = 1.5;
         assert!(matches!(s.validate(), Err(FaultError::RateOutOfRange { .. })));
         let f = FaultInjector::new(settings(0)).unwrap();

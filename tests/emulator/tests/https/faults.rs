@@ -1,11 +1,12 @@
-//! Fault injection: determinism, kinds of faults, exempt routes, failed LROs that converge on re-PUT.
+//! Fault injection: determinism, kinds of faults, exempt routes, failed LROs that converge on re-PUT,
+//! writes applied whose answer is lost.
 
 use agentpool_emulator::faults::FaultSettings;
 use agentpool_emulator::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::support::{client, read, Harness, GALLERY_API, RG_API, STORAGE_API};
+use crate::support::{client, read, Harness, AUTHZ_API, GALLERY_API, RG_API, STORAGE_API};
 
 fn faulty(seed: u64) -> Config {
     let mut config = Config::for_tests();
@@ -15,6 +16,7 @@ fn faulty(seed: u64) -> Config {
         rate_5xx: 0.2,
         rate_drop: 0.15,
         rate_slow: 0.1,
+        rate_lost: 0.0,
         rate_lro_fail: 0.0,
         slow_ms: 5,
     };
@@ -119,5 +121,57 @@ async fn failed_lros_converge_on_a_new_put() {
     let r = h.put(&account, body).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
     assert_eq!(h.wait_location(&r.header("location").unwrap()).await.status, StatusCode::OK);
+    h.stop().await;
+}
+
+/// The status of a PUT over HTTP/1.1, or 0 when the connection was dropped.
+async fn put_status(h: &Harness, path: &str, body: &serde_json::Value) -> u16 {
+    let http = client(&h.ready().ca_file, false);
+    match http.put(h.url(path)).bearer_auth(&h.token).json(body).send().await {
+        Ok(response) => response.status().as_u16(),
+        Err(e) => {
+            assert!(!e.is_timeout(), "{e}");
+            0
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_hides_a_write_that_was_applied_and_reads_are_served() {
+    let mut config = Config::for_tests();
+    config.faults.fault_seed = 3;
+    config.faults.rate_lost = 1.0;
+    let h = Harness::start(config).await;
+    let mut seen = Vec::new();
+    for n in 0..12 {
+        let rg = h.sub(&format!("/resourceGroups/rg-lost-{n}?api-version={RG_API}"));
+        let status = put_status(&h, &rg, &json!({"location": "westeurope"})).await;
+        assert!(matches!(status, 0 | 500 | 503), "the answer of write {n} was not lost: {status}");
+        seen.push(status);
+        // The write went through: a read (never lost) finds the group.
+        let group = h.get(&rg).await;
+        assert_eq!(group.status, StatusCode::OK, "group {n} was not created");
+        assert_eq!(group.body["properties"]["provisioningState"], "Succeeded");
+    }
+    for expected in [0, 500, 503] {
+        assert!(seen.contains(&expected), "{expected} missing from {seen:?}");
+    }
+
+    // A retried role assignment meets the assignment its first PUT made: the same one.
+    let scope = h.sub("/resourceGroups/rg-lost-0");
+    let assignment = format!(
+        "{scope}/providers/Microsoft.Authorization/roleAssignments/5d3b9f1e-7c2a-4e6b-9d8f-0a1b2c3d4e5f?api-version={AUTHZ_API}"
+    );
+    let body = json!({"properties": {
+        "roleDefinitionId": h.sub("/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"),
+        "principalId": "6f1c2b3a-4d5e-4f60-8a9b-0c1d2e3f4a5b",
+        "principalType": "ServicePrincipal"
+    }});
+    assert!(matches!(put_status(&h, &assignment, &body).await, 0 | 500 | 503));
+    h.admin(Method::POST, "/faults", Some(json!({"rateLost": 0.0}))).await;
+    let retry = h.put(&assignment, body).await;
+    assert!(retry.status.is_success(), "{retry:?}");
+    let settings = h.admin(Method::GET, "/faults", None).await;
+    assert_eq!(settings.body["rateLost"], 0.0);
     h.stop().await;
 }
