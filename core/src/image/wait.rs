@@ -1,6 +1,5 @@
-//! Following a build to its end (seed 000's Wait-ForImageBuild): the template's `lastRunStatus`
-//! read on a [`Schedule`], the customization log read in between, each new sub-state and log line
-//! reported as it appears.
+//! Following a build to its end: the template's `lastRunStatus` read on a [`Schedule`], the
+//! customization log read in between, each new sub-state and log line reported as it appears.
 //!
 //! Looks are spaced from the start of one to the start of the next, so a slow read does not
 //! stretch the schedule.
@@ -133,8 +132,10 @@ pub async fn wait(
         let stale = previous_run.is_some() && run_start(&template) == previous_run.as_deref();
         let status = if stale { RunStatus::queued() } else { RunStatus::of(&template) };
         let schedule = schedule.get_or_insert_with(|| Schedule::adaptive(History::from_tags(&template["tags"])));
-        if let Some(log) = log.as_deref_mut() {
-            follow_log(log, client, &template, sink).await;
+        // The log of the run followed, once it is the one shown: never the previous run's.
+        let log_run = if stale { None } else { started_at(&template) };
+        if let (Some(log), Some(run)) = (log.as_deref_mut(), log_run) {
+            follow_log(log, client, &template, run, sink).await;
         }
         if (status.run_state.as_str(), status.run_sub_state.as_str())
             != (last.run_state.as_str(), last.run_sub_state.as_str())
@@ -169,16 +170,18 @@ pub async fn wait(
             schedule.after(&Look { elapsed, phase, retry_after }).min(timeout - waited + Duration::from_secs(1));
         // Spacing counts from look to look: the read's own time (and the log's) is part of it.
         let spent = (clock.now() - look_began).unsigned_abs();
-        pause(clock, delay.saturating_sub(spent), log.as_deref_mut(), client, &template, sink).await;
+        let log = log.as_deref_mut().zip(log_run);
+        pause(clock, delay.saturating_sub(spent), log, client, &template, sink).await;
         last = status;
     }
 }
 
-/// Sleeps `delay`, reading the log every [`LOG_EVERY`] meanwhile.
+/// Sleeps `delay`, reading the log of the run that started at the moment given every
+/// [`LOG_EVERY`] meanwhile.
 async fn pause(
     clock: &dyn Clock,
     delay: Duration,
-    mut log: Option<&mut BuildLog>,
+    mut log: Option<(&mut BuildLog, OffsetDateTime)>,
     client: &ArmClient,
     template: &Value,
     sink: &dyn EventSink,
@@ -186,23 +189,30 @@ async fn pause(
     let mut left = delay;
     while left > Duration::ZERO {
         let step = match log {
-            Some(ref l) if l.unavailable.is_none() => left.min(LOG_EVERY),
+            Some((ref l, _)) if l.unavailable.is_none() => left.min(LOG_EVERY),
             _ => left,
         };
         clock.sleep(step).await;
         left -= step;
-        if let (Some(log), true) = (log.as_deref_mut(), left > Duration::ZERO) {
-            follow_log(log, client, template, sink).await;
+        if let (Some((log, run)), true) = (log.as_mut(), left > Duration::ZERO) {
+            follow_log(log, client, template, *run, sink).await;
         }
     }
 }
 
-/// Emits the log's new lines; a log that cannot be read is said once.
-async fn follow_log(log: &mut BuildLog, client: &ArmClient, template: &Value, sink: &dyn EventSink) {
+/// Emits the new lines of the log of the run started at `run`; a log that cannot be read is
+/// said once.
+async fn follow_log(
+    log: &mut BuildLog,
+    client: &ArmClient,
+    template: &Value,
+    run: OffsetDateTime,
+    sink: &dyn EventSink,
+) {
     if log.unavailable.is_some() {
         return;
     }
-    match log.new_lines(client, template).await {
+    match log.new_lines(client, template, run).await {
         Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
         Err(why) => {
             sink.emit(Event::Note(format!("{why} — following the build without its log")));
