@@ -9,8 +9,10 @@ use std::path::PathBuf;
 use clap::Parser;
 
 use crate::arm::kind::KindInfo;
+use crate::authz::caller::CallerRole;
 use crate::faults::FaultSettings;
 use crate::kinds::image_templates::settings::{Failure, PhaseMs};
+use crate::provider_reads::settings::OfferSettings;
 
 /// Tenant id the emulator answers for unless `--tenant-id` says otherwise.
 pub const DEFAULT_TENANT_ID: &str = "8c3dad1d-b6bc-4f8b-939b-8263372eced6";
@@ -119,6 +121,16 @@ pub struct Config {
     #[arg(long = "aib-fail", value_name = "MODE", value_parser = parse_failure)]
     pub aib_fail: Vec<Failure>,
 
+    /// A built-in role (name or GUID) the client holds on the subscription from the start, as a real role
+    /// assignment to the token's `oid` (repeatable; default Owner): `--caller-role Contributor` for Contributor
+    /// only. Every ARM request is authorized against the client's assignments (403 AuthorizationFailed).
+    #[arg(long = "caller-role", value_name = "ROLE", value_parser = CallerRole::parse, default_value = "Owner")]
+    pub caller_role: Vec<CallerRole>,
+
+    /// What the subscription offers: registered providers, regions, quotas, VM sizes.
+    #[command(flatten)]
+    pub offer: OfferSettings,
+
     /// Fault injection settings.
     #[command(flatten)]
     pub faults: FaultSettings,
@@ -172,6 +184,11 @@ impl Config {
     /// How long a long-running operation on a resource of this kind stays InProgress.
     pub fn lro_delay_for(&self, info: &KindInfo) -> u64 {
         self.latency_of(info).unwrap_or(self.lro_delay_ms)
+    }
+
+    /// The roles of `--caller-role`.
+    pub fn caller_roles(&self) -> &[CallerRole] {
+        &self.caller_role
     }
 
     /// A configuration for in-process tests: defaults, short LROs, no files but the state dir.
@@ -247,6 +264,25 @@ mod tests {
             let err = Config::try_parse_from(["agentpool-emulator", flag, bad]).unwrap_err().to_string();
             assert!(err.contains(flag), "{err}");
         }
+    }
+
+    #[test]
+    fn caller_roles() {
+        let c = Config::parse_from(["agentpool-emulator"]);
+        assert_eq!(c.caller_roles().iter().map(|r| r.name).collect::<Vec<_>>(), ["Owner"]);
+        let c = Config::parse_from([
+            "agentpool-emulator",
+            "--caller-role",
+            "Contributor",
+            "--caller-role",
+            "Storage Blob Data Reader",
+        ]);
+        assert_eq!(
+            c.caller_roles().iter().map(|r| r.name).collect::<Vec<_>>(),
+            ["Contributor", "Storage Blob Data Reader"]
+        );
+        let err = Config::try_parse_from(["agentpool-emulator", "--caller-role", "Janitor"]).unwrap_err().to_string();
+        assert!(err.contains("--caller-role") && err.contains("Owner"), "{err}");
     }
 
     #[test]

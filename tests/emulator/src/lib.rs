@@ -11,10 +11,12 @@
 //! | [`tls`] | CA + server certificate, PEM files, rustls config |
 //! | [`entra`] | openid-configuration, client-credentials token endpoint, token signing |
 //! | [`auth`] | bearer-token middleware of ARM routes |
+//! | [`authz`] | access decided by role assignments and role definitions (callers, Image Builder's identity) |
 //! | [`traffic`] | oav traffic files |
 //! | [`faults`] | seeded 429 / 5xx / drop / slow / LRO-failure injection |
 //! | [`arm`] | routing, api-versions, generic CRUD, long-running operations, validation |
-//! | [`kinds`] | one module per resource type ([`kinds::image_templates`]: Image Builder) |
+//! | [`kinds`] | one module per resource type ([`kinds::image_templates`]: Image Builder; [`kinds::role_definitions`]: built-in and custom roles) |
+//! | [`provider_reads`] | the subscription's offer: providers and registration, permissions, VM sizes, usages |
 //! | [`blob_data_plane`] | containers created through ARM also created in Azurite; blobs of emulated services (Azurite, or memory) |
 //! | [`admin`] | `/_emulator/...` test routes |
 //! | [`state`] | in-memory state and its file |
@@ -25,12 +27,14 @@ pub mod admin;
 pub mod app;
 pub mod arm;
 pub mod auth;
+pub mod authz;
 pub mod azurite;
 pub mod blob_data_plane;
 pub mod config;
 pub mod entra;
 pub mod faults;
 pub mod kinds;
+pub mod provider_reads;
 pub mod server;
 pub mod state;
 pub mod tls;

@@ -73,6 +73,9 @@ pub enum ServerError {
     BlobDataPlane(#[from] crate::blob_data_plane::DataPlaneError),
     #[error("invalid fault settings: {0}")]
     Faults(#[from] FaultError),
+    /// The client's role assignments (`--caller-role`) could not be made.
+    #[error("cannot give the client its roles (--caller-role): {0}")]
+    CallerRoles(crate::arm::error::ArmError),
 }
 
 /// What the ready line tells clients.
@@ -88,6 +91,8 @@ pub struct ReadyInfo {
     pub subscription_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// The client's object id (the `oid` of its tokens), holder of the `--caller-role` assignments.
+    pub principal_id: String,
     pub state_dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic_dir: Option<PathBuf>,
@@ -179,6 +184,7 @@ impl Emulator {
             memory_blobs: Default::default(),
             config,
         });
+        crate::authz::caller::seed(&app).map_err(ServerError::CallerRoles)?;
         let ready = ReadyInfo {
             arm_endpoint: endpoint.clone(),
             authority_host: endpoint,
@@ -189,6 +195,7 @@ impl Emulator {
             subscription_id: app.config.subscription_id.clone(),
             client_id: app.config.client_id.clone(),
             client_secret: app.config.client_secret.clone(),
+            principal_id: crate::authz::caller::principal_id(&app.config.client_id),
             state_dir,
             traffic_dir: app.config.traffic_dir.clone(),
         };

@@ -111,7 +111,8 @@ pub fn finish(target: &Target, info: &KindInfo, built: Value) -> Value {
     Value::Object(out)
 }
 
-fn parse_body(bytes: &[u8]) -> Result<Value, ArmError> {
+/// The JSON of a request body (`{}` when empty).
+pub fn parse_body(bytes: &[u8]) -> Result<Value, ArmError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
@@ -464,14 +465,26 @@ pub fn action(call: &Call<'_>, target: &Target, name: &str, bytes: &[u8]) -> Res
 
 /// LIST: `{"value":[...]}`, `nextLink` only when more pages follow (`$skiptoken` = offset).
 pub fn list(call: &Call<'_>, request: &ListRequest, raw_path: &str, raw_query: &str) -> Result<Response, ArmError> {
-    let page_size = call.app.config.page_size as usize;
-    let skip: usize = request.query.get("$skiptoken").and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (page, more) = call.app.state.read(|store| {
+    let items = call.app.state.read(|store| {
         check_parents(store, &call.app.registry, &request.path)?;
-        let items: Vec<&Resource> = store.resources().filter(|r| request.matches(r)).collect();
-        let page: Vec<Value> = items.iter().skip(skip).take(page_size).map(|r| r.body.clone()).collect();
-        Ok::<_, ArmError>((page, items.len() > skip + page_size))
+        Ok::<_, ArmError>(store.resources().filter(|r| request.matches(r)).map(|r| r.body.clone()).collect())
     })?;
+    Ok(page(call, items, &request.query, raw_path, raw_query))
+}
+
+/// One page of `items` (`--page-size`, from the `$skiptoken` offset of `query`) as `{"value"}`, with a
+/// `nextLink` on the client's host only when more pages follow.
+pub fn page(
+    call: &Call<'_>,
+    items: Vec<Value>,
+    query: &std::collections::BTreeMap<String, String>,
+    raw_path: &str,
+    raw_query: &str,
+) -> Response {
+    let page_size = call.app.config.page_size as usize;
+    let skip: usize = query.get("$skiptoken").and_then(|s| s.parse().ok()).unwrap_or(0);
+    let more = items.len() > skip + page_size;
+    let page: Vec<Value> = items.into_iter().skip(skip).take(page_size).collect();
     let mut body = json!({ "value": page });
     if more {
         let mut query: Vec<&str> = raw_query
@@ -486,7 +499,7 @@ pub fn list(call: &Call<'_>, request: &ListRequest, raw_path: &str, raw_query: &
         query.push(&token);
         body["nextLink"] = json!(format!("{}{raw_path}?{}", call.base, query.join("&")));
     }
-    Ok(json_response(StatusCode::OK, &body))
+    json_response(StatusCode::OK, &body)
 }
 
 /// RFC 3339 now, for read-only timestamps.

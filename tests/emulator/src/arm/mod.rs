@@ -2,10 +2,16 @@
 //! and dispatch to the generic handlers.
 //!
 //! Middleware, outermost first: traffic recording → request counting and ARM request-id headers →
-//! authentication → fault injection → [`handle`]. Only paths under `/subscriptions/` are ARM routes here;
-//! the only subscription that exists is `--subscription-id`.
+//! authentication → fault injection → [`handle`]. ARM routes are the paths under `/subscriptions/` (the only
+//! subscription that exists is `--subscription-id`) and the root-scope [`endpoint`]s (`/providers/…`).
+//!
+//! Order of checks in [`dispatch`]: api-version present, subscription, operation polls, then the route
+//! ([`endpoint`]s first, then the kinds), its api-version, the caller's right to the operation
+//! ([`crate::authz::request`]: 403 `AuthorizationFailed`), for writes the provider's registration
+//! ([`crate::provider_reads::providers`]: 409 `MissingSubscriptionRegistration`), then the handler.
 
 pub mod crud;
+pub mod endpoint;
 pub mod error;
 pub mod kind;
 pub mod lro;
@@ -32,6 +38,7 @@ use crate::faults::Decision;
 
 static STATUS: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(lro::STATUS_PATTERN));
 static RESULT: LazyLock<Pattern> = LazyLock::new(|| Pattern::new(lro::RESULT_PATTERN));
+static ENDPOINTS: LazyLock<endpoint::Endpoints> = LazyLock::new(|| endpoint::Endpoints::new(&endpoint::all()));
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -162,12 +169,14 @@ pub(crate) fn dispatch(
     let app = call.app;
     let segs = path::segments(raw_path);
     let query = parse_query(Some(raw_query));
-    if segs.len() < 2 || !segs[0].eq_ignore_ascii_case("subscriptions") {
+    let under_subscription = segs.len() >= 2 && segs[0].eq_ignore_ascii_case("subscriptions");
+    let endpoint = ENDPOINTS.find(&segs);
+    if !under_subscription && endpoint.is_none() {
         return Err(ArmError::InvalidResourceType(raw_path.to_string()));
     }
     call.api_version =
         query.get("api-version").filter(|v| !v.is_empty()).cloned().ok_or(ArmError::MissingApiVersion)?;
-    if !segs[1].eq_ignore_ascii_case(&app.config.subscription_id) {
+    if under_subscription && !segs[1].eq_ignore_ascii_case(&app.config.subscription_id) {
         return Err(ArmError::SubscriptionNotFound(segs[1].clone()));
     }
     let env = kind::Env::internal(&app.config, call.now);
@@ -189,10 +198,24 @@ pub(crate) fn dispatch(
         }
     }
 
+    if let Some((endpoint, pattern, captures)) = endpoint {
+        check_versions(endpoint.resource_type, endpoint.api_versions, &call.api_version)?;
+        let request =
+            endpoint::Request { call: &call, method, pattern, captures, query: &query, raw_path, raw_query, body };
+        return (endpoint.handle)(&request);
+    }
+
     let Some(route) = app.registry.route(&segs, &query) else {
         return match app.registry.action(&segs) {
             Some((target, name)) if method == Method::POST => {
-                check_api_version(target.kind.info(), &call.api_version)?;
+                let info = target.kind.info();
+                check_api_version(info, &call.api_version)?;
+                crate::authz::request::require(
+                    &call,
+                    &crate::authz::request::post_action(info.resource_type, name),
+                    &target.id,
+                )?;
+                crate::provider_reads::providers::require_registered(&call, info.resource_type)?;
                 crud::action(&call, &target, name, body)
             }
             Some(_) => Err(ArmError::MethodNotAllowed(method.to_string())),
@@ -204,6 +227,10 @@ pub(crate) fn dispatch(
         Route::List(l) => l.kind,
     };
     check_api_version(kind.info(), &call.api_version)?;
+    crate::authz::request::authorize_route(&call, method, &route)?;
+    if matches!(*method, Method::PUT | Method::PATCH | Method::DELETE) {
+        crate::provider_reads::providers::require_registered(&call, kind.info().resource_type)?;
+    }
     match route {
         Route::Item(target) => match *method {
             Method::GET => crud::get(&call, &target),
@@ -219,13 +246,17 @@ pub(crate) fn dispatch(
 }
 
 fn check_api_version(info: &KindInfo, version: &str) -> Result<(), ArmError> {
-    if info.api_versions.iter().any(|v| v.eq_ignore_ascii_case(version)) {
+    check_versions(info.resource_type, info.api_versions, version)
+}
+
+fn check_versions(resource_type: &str, supported: &[&str], version: &str) -> Result<(), ArmError> {
+    if supported.iter().any(|v| v.eq_ignore_ascii_case(version)) {
         Ok(())
     } else {
         Err(ArmError::InvalidApiVersion {
             version: version.to_string(),
-            resource_type: info.resource_type.to_string(),
-            supported: info.api_versions.join("', '"),
+            resource_type: resource_type.to_string(),
+            supported: supported.join("', '"),
         })
     }
 }

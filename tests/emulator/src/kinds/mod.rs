@@ -13,6 +13,7 @@ pub mod identities;
 pub mod image_templates;
 pub mod resource_groups;
 pub mod role_assignments;
+pub mod role_definitions;
 pub mod storage_accounts;
 
 use serde_json::{Map, Value};

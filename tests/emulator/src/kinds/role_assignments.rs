@@ -3,18 +3,23 @@
 //!
 //! | operation | answers |
 //! |---|---|
-//! | PUT (Create) | 201 created / 200 when the same assignment exists under that name; 400 `InvalidRoleAssignmentId` (name not a GUID); 409 `RoleAssignmentExists` (same principal, role and scope under another name); 409 `RoleAssignmentUpdateNotPermitted` (other principal or role under that name) |
+//! | PUT (Create) | 201 created / 200 when the same assignment exists under that name; 400 `InvalidRoleAssignmentId` (name not a GUID); 400 `RoleDefinitionDoesNotExist` (no built-in or custom role with that GUID); 400 `RoleAssignmentScopeNotAssignableToRoleDefinition` (the scope is outside the role's assignable scopes); 409 `RoleAssignmentExists` (same principal, role and scope under another name); 409 `RoleAssignmentUpdateNotPermitted` (other principal or role under that name) |
 //! | GET | 200 / 404 `RoleAssignmentNotFound` |
 //! | DELETE | 200 with the deleted assignment / 204 when missing |
 //! | LIST for scope (and for subscription, group, resource) | 200 `{"value"}`: assignments at, above and below the scope; `$filter=atScope()` at or above; `principalId eq '{id}'` / `assignedTo('{id}')` for one principal |
 //!
-//! The scope must exist when it is a resource group or a resource the emulator knows (404 otherwise).
+//! The scope must exist when it is a resource group or a resource the emulator knows (404 otherwise). The
+//! role definition is resolved by GUID whatever the scope of its id ([`role_definitions::lookup`]); a missing
+//! one is answered as ARM answers it, "The specified role definition with ID '{guid}' does not exist." (the
+//! GUID without hyphens, as ARM prints it). `RoleAssignmentScopeNotAssignableToRoleDefinition` is ARM's code
+//! for an assignment outside the role's assignable scopes (reported by users of custom roles); its message
+//! here is the emulator's.
 //! Caveats: principals are not checked against a directory (real ARM may answer 400 `PrincipalNotFound`
-//! for a principal that is not replicated yet); role definitions are not checked; no group membership
-//! expansion for `assignedTo`.
+//! for a principal that is not replicated yet); no group membership expansion for `assignedTo`.
 
 use serde_json::{json, Value};
 
+use super::role_definitions::{self, guid_of as role_guid};
 use super::{existing_at, is_guid, object};
 use crate::arm::crud::timestamp;
 use crate::arm::error::ArmError;
@@ -59,13 +64,6 @@ const RULES: &[Rule] = &[
     Rule::Type("properties.conditionVersion", JsonType::String),
 ];
 
-/// The GUID of a role definition id (`.../roleDefinitions/{guid}`), lower case.
-fn role_guid(role_definition_id: &str) -> Option<String> {
-    let (prefix, guid) = role_definition_id.rsplit_once('/')?;
-    (prefix.to_ascii_lowercase().ends_with("/providers/microsoft.authorization/roledefinitions") && is_guid(guid))
-        .then(|| guid.to_ascii_lowercase())
-}
-
 fn prop<'a>(body: &'a Value, name: &str) -> &'a str {
     body["properties"][name].as_str().unwrap_or_default()
 }
@@ -109,6 +107,23 @@ impl ResourceKind for RoleAssignments {
         let scope = target.captures.scope.as_deref().unwrap_or_default();
         let role = role_guid(prop(body, "roleDefinitionId"));
         let principal = prop(body, "principalId");
+        let guid = role.clone().unwrap_or_default();
+        let Some(definition) = role_definitions::lookup(store, &guid) else {
+            return Err(ArmError::bad_request(
+                "RoleDefinitionDoesNotExist",
+                format!("The specified role definition with ID '{}' does not exist.", guid.replace('-', "")),
+            ));
+        };
+        if !definition.assignable_at(scope) {
+            return Err(ArmError::bad_request(
+                "RoleAssignmentScopeNotAssignableToRoleDefinition",
+                format!(
+                    "The role definition '{guid}' ('{}') is not available for assignment at scope '{scope}': its assignable scopes are '{}'.",
+                    definition.role_name,
+                    definition.assignable_scopes.join("', '")
+                ),
+            ));
+        }
         if let Some(existing) = existing {
             let same = role_guid(prop(&existing.body, "roleDefinitionId")) == role
                 && prop(&existing.body, "principalId").eq_ignore_ascii_case(principal);
@@ -200,14 +215,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn role_ids_and_filters() {
-        let guid = "b24988ac-6180-42a0-ab88-20f7382dd24c";
-        assert_eq!(
-            role_guid(&format!("/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/{guid}")),
-            Some(guid.into())
-        );
-        assert_eq!(role_guid(&format!("/providers/Microsoft.Authorization/roleDefinitions/{guid}")), Some(guid.into()));
-        assert_eq!(role_guid("Contributor"), None);
+    fn filters() {
         assert_eq!(filter_principal("atScope() and principalId eq 'abc'"), Some("abc".into()));
         assert_eq!(filter_principal("assignedTo('x')"), Some("x".into()));
         assert_eq!(filter_principal("atScope()"), None);

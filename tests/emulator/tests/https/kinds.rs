@@ -177,12 +177,22 @@ async fn role_assignments_conflicts_and_scopes() {
     let list = |scope: &str, filter: &str| {
         format!("{scope}/providers/Microsoft.Authorization/roleAssignments?api-version={AUTHZ_API}{filter}")
     };
+    // The emulator's client holds Owner on the subscription (`--caller-role`): one more assignment above.
     let r = h.get(&list(&rg, "")).await;
-    assert_eq!(r.body["value"].as_array().unwrap().len(), 2, "at and above the group");
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 3, "at and above the group");
     let r = h.get(&list(&sub_scope, "")).await;
-    assert_eq!(r.body["value"].as_array().unwrap().len(), 2, "at and below the subscription");
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 3, "at and below the subscription");
     let r = h.get(&list(&sub_scope, "&$filter=atScope()")).await;
-    assert_eq!(r.body["value"].as_array().unwrap().len(), 1, "at or above only");
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 2, "at or above only");
+    let caller = format!("&$filter=principalId%20eq%20'{}'", h.ready().principal_id);
+    let r = h.get(&list(&rg, &caller)).await;
+    assert_eq!(
+        r.body["value"][0]["properties"]["roleDefinitionId"],
+        format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            h.ready().subscription_id
+        )
+    );
     let r = h.get(&list(&rg, "&$filter=principalId%20eq%20'00000000-0000-0000-0000-000000000000'")).await;
     assert_eq!(r.body["value"].as_array().unwrap().len(), 0);
 

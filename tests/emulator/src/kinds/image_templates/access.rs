@@ -1,22 +1,33 @@
-//! What a template's identity may do, judged from the emulated role assignments, and which URLs are blobs
-//! of emulated storage accounts.
+//! What a template's identity may do, decided by its role assignments and their roles' permissions
+//! ([`crate::authz`]), and which URLs are blobs of emulated storage accounts.
 //!
-//! Image Builder acts as the template's user-assigned identity: it needs a role on the resource group of
-//! every gallery it distributes to (any role: custom Image Builder roles are common, so role definitions
-//! are not evaluated) and a blob data role to read scripts from storage accounts without SAS.
+//! Image Builder acts as the template's user-assigned identity. To distribute to a gallery it needs, at the
+//! gallery image definition, the actions Microsoft documents for it ("Configure Azure VM Image Builder
+//! permissions by using the Azure CLI", learn.microsoft.com/azure/virtual-machines/linux/image-builder-permissions-cli):
+//! `Microsoft.Compute/galleries/read`, `…/galleries/images/read`, `…/galleries/images/versions/read` and
+//! `…/galleries/images/versions/write` ([`GALLERY_ACTIONS`]). To read a script from a storage account
+//! without SAS it needs the data action `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`
+//! at the blob's container ([`BLOB_READ`]; a role such as Storage Blob Data Reader). Both are checked when
+//! the template is created, again when a build distributes ([`gallery_denied_action`]) and when it
+//! downloads ([`may_read_blob`]), so a role changed in between fails the build.
 
 use serde_json::{json, Value};
 
 use super::body::GalleryImageRef;
-use crate::arm::path::is_within;
+use crate::authz::{self, permission::Operation};
 use crate::state::Store;
 
-/// Storage Blob Data Reader, Contributor and Owner: the roles that may read blobs with an Entra token.
-pub const BLOB_DATA_ROLES: &[&str] = &[
-    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+/// What Image Builder's identity needs at a gallery image definition to distribute a version to it.
+pub const GALLERY_ACTIONS: &[Operation<'static>] = &[
+    Operation::Action("Microsoft.Compute/galleries/read"),
+    Operation::Action("Microsoft.Compute/galleries/images/read"),
+    Operation::Action("Microsoft.Compute/galleries/images/versions/read"),
+    Operation::Action("Microsoft.Compute/galleries/images/versions/write"),
 ];
+
+/// What Image Builder's identity needs at a blob's container to download it with an Entra token.
+pub const BLOB_READ: Operation<'static> =
+    Operation::DataAction("Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read");
 
 /// The template's identity as the emulator knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,17 +51,16 @@ pub fn identity(store: &Store, template: &Value) -> Option<Identity> {
     Some(Identity { id, principal_id: prop("principalId"), client_id: prop("clientId") })
 }
 
-/// Whether `principal` has a role assignment at `resource_id` or above it (one of `roles` when given).
-pub fn has_role(store: &Store, principal: &str, resource_id: &str, roles: Option<&[&str]>) -> bool {
-    store.resources().filter(|r| r.kind == "roleAssignments").any(|r| {
-        let props = &r.body["properties"];
-        let scope = props["scope"].as_str().unwrap_or_default();
-        let role = props["roleDefinitionId"].as_str().unwrap_or_default().rsplit('/').next().unwrap_or_default();
-        props["principalId"].as_str().is_some_and(|p| p.eq_ignore_ascii_case(principal))
-            && !scope.is_empty()
-            && is_within(resource_id, scope)
-            && roles.is_none_or(|roles| roles.iter().any(|g| g.eq_ignore_ascii_case(role)))
+/// The first gallery action the identity may not perform at the gallery image definition, if any.
+pub fn gallery_denied_action(store: &Store, identity: &Identity, gallery: &GalleryImageRef) -> Option<&'static str> {
+    authz::first_denied(store, &identity.principal_id, &gallery.image_id, GALLERY_ACTIONS).map(|op| match op {
+        Operation::Action(a) | Operation::DataAction(a) => a,
     })
+}
+
+/// Whether the identity may read blobs of `blob`'s container.
+pub fn may_read_blob(store: &Store, identity: &Identity, blob: &EmulatedBlob) -> bool {
+    authz::allows(store, &identity.principal_id, &blob.container_id(), BLOB_READ)
 }
 
 /// A blob of an emulated storage account.
@@ -134,16 +144,16 @@ pub fn provisioning_problem(store: &Store, template: &Value) -> Option<(&'static
         let Some(gallery) = GalleryImageRef::parse(distributor["galleryImageId"].as_str().unwrap_or_default()) else {
             continue;
         };
-        if !has_role(store, &identity.principal_id, &gallery.gallery_id, None) {
+        if let Some(action) = gallery_denied_action(store, &identity, &gallery) {
             return Some((
                 "BadSharedImageDistribute",
-                gallery_denied(&identity, &format!("distribute[{i}]"), &gallery),
+                gallery_denied(&identity, &format!("distribute[{i}]"), &gallery, action),
             ));
         }
     }
     for (path, url) in script_urls(template) {
         if let Some(blob) = emulated_blob(store, &url) {
-            if !has_role(store, &identity.principal_id, &blob.container_id(), Some(BLOB_DATA_ROLES)) {
+            if !may_read_blob(store, &identity, &blob) {
                 return Some(("Other", storage_denied(&identity, &path, &url, &blob)));
             }
         }
@@ -152,9 +162,9 @@ pub fn provisioning_problem(store: &Store, template: &Value) -> Option<(&'static
 }
 
 /// The message of a missing gallery permission (ARM's `AuthorizationFailed` wording).
-pub fn gallery_denied(identity: &Identity, what: &str, gallery: &GalleryImageRef) -> String {
+pub fn gallery_denied(identity: &Identity, what: &str, gallery: &GalleryImageRef, action: &str) -> String {
     format!(
-        "Validation failed: 'ImageTemplate.properties.{what}': The client '{p}' with object id '{p}' (identity '{id}') does not have authorization to perform action 'Microsoft.Compute/galleries/images/versions/write' over scope '{g}' or the scope is invalid. Assign the identity a role on resource group '{rg}' (or the gallery). If access was recently granted, please refresh your credentials.",
+        "Validation failed: 'ImageTemplate.properties.{what}': The client '{p}' with object id '{p}' (identity '{id}') does not have authorization to perform action '{action}' over scope '{g}' or the scope is invalid. Assign the identity a role on resource group '{rg}' (or the gallery) that grants it. If access was recently granted, please refresh your credentials.",
         p = identity.principal_id,
         id = identity.id,
         g = gallery.image_id,
@@ -165,7 +175,7 @@ pub fn gallery_denied(identity: &Identity, what: &str, gallery: &GalleryImageRef
 /// The message of a missing blob read permission.
 pub fn storage_denied(identity: &Identity, path: &str, url: &str, blob: &EmulatedBlob) -> String {
     format!(
-        "Validation failed: '{path}': the identity '{id}' (principal '{p}') is not authorized to read '{url}': it needs 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read' (a role such as Storage Blob Data Reader) on storage account '{a}', its resource group or subscription.",
+        "Validation failed: '{path}': the identity '{id}' (principal '{p}') is not authorized to read '{url}': it needs the data action 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read' (a role such as Storage Blob Data Reader) on the container, storage account '{a}', its resource group or subscription.",
         id = identity.id,
         p = identity.principal_id,
         a = blob.account_id,
@@ -180,7 +190,13 @@ pub fn provisioning_error(code: &str, message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authz::tests::{assign, custom_role};
     use crate::state::Resource;
+
+    const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+    const READER: &str = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+    const BLOB_READER: &str = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    const ACCOUNT: &str = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct";
 
     fn store() -> Store {
         let mut s = Store::default();
@@ -192,18 +208,20 @@ mod tests {
         });
         s.insert(Resource {
             kind: "storageAccounts".into(),
-            id: format!("{rg}/providers/Microsoft.Storage/storageAccounts/acct"),
+            id: ACCOUNT.into(),
             body: json!({"properties": {"primaryEndpoints": {"blob": "https://127.0.0.1:10000/acct/"}}}),
         });
         s
     }
 
-    fn assign(s: &mut Store, scope: &str, role: &str) {
-        s.insert(Resource {
-            kind: "roleAssignments".into(),
-            id: format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{}", uuid::Uuid::new_v4()),
-            body: json!({"properties": {"scope": scope, "principalId": "P1", "roleDefinitionId": format!("/providers/Microsoft.Authorization/roleDefinitions/{role}")}}),
-        });
+    fn template() -> Value {
+        json!({
+            "identity": {"userAssignedIdentities": {"/subscriptions/s/resourcegroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id": {}}},
+            "properties": {
+                "customize": [{"type": "Shell", "scriptUri": "https://127.0.0.1:10000/acct/scripts/b.sh"}],
+                "distribute": [{"type": "SharedImage", "galleryImageId": "/subscriptions/s/resourceGroups/rg-gal/providers/Microsoft.Compute/galleries/g/images/i"}]
+            }
+        })
     }
 
     #[test]
@@ -218,30 +236,60 @@ mod tests {
     }
 
     #[test]
-    fn permissions_follow_role_assignments() {
+    fn permissions_decide_provisioning() {
         let mut s = store();
-        let template = json!({
-            "identity": {"userAssignedIdentities": {"/subscriptions/s/resourcegroups/RG/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id": {}}},
-            "properties": {
-                "customize": [{"type": "Shell", "scriptUri": "https://127.0.0.1:10000/acct/scripts/b.sh"}],
-                "distribute": [{"type": "SharedImage", "galleryImageId": "/subscriptions/s/resourceGroups/rg-gal/providers/Microsoft.Compute/galleries/g/images/i"}]
-            }
-        });
+        let template = template();
         assert_eq!(identity(&s, &template).unwrap().principal_id, "p1");
-        assert_eq!(provisioning_problem(&s, &template).unwrap().0, "BadSharedImageDistribute");
-        assign(&mut s, "/subscriptions/s/resourceGroups/rg-gal", "b24988ac-6180-42a0-ab88-20f7382dd24c");
+        let (code, message) = provisioning_problem(&s, &template).unwrap();
+        assert_eq!(code, "BadSharedImageDistribute");
+        assert!(message.contains("'Microsoft.Compute/galleries/read'"), "the first missing action: {message}");
+        assign(&mut s, "/subscriptions/s/resourceGroups/rg-gal", "p1", CONTRIBUTOR);
         let (code, message) = provisioning_problem(&s, &template).unwrap();
         assert_eq!(code, "Other");
         assert!(
             message.contains("Storage Blob Data Reader") && message.contains("properties.customize[0].scriptUri"),
             "{message}"
         );
-        assign(&mut s, "/subscriptions/s/resourceGroups/rg", "b24988ac-6180-42a0-ab88-20f7382dd24c");
-        assert!(provisioning_problem(&s, &template).is_some(), "Contributor does not read blobs");
-        assign(&mut s, "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct/blobServices/default/containers/scripts", BLOB_DATA_ROLES[0]);
+        assign(&mut s, "/subscriptions/s/resourceGroups/rg", "p1", CONTRIBUTOR);
+        assert!(provisioning_problem(&s, &template).is_some(), "Contributor reads no blob data");
+        assign(&mut s, ACCOUNT, "p1", READER);
+        assert!(provisioning_problem(&s, &template).is_some(), "Reader on the account reads no blob data");
+        assign(&mut s, &format!("{ACCOUNT}/blobServices/default/containers/scripts"), "p1", BLOB_READER);
         assert_eq!(provisioning_problem(&s, &template), None);
         let mut gone = template.clone();
         gone["identity"]["userAssignedIdentities"] = json!({"/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/nope": {}});
         assert_eq!(provisioning_problem(&s, &gone).unwrap().0, "Other");
+    }
+
+    #[test]
+    fn a_custom_role_needs_every_gallery_action() {
+        let mut s = store();
+        let reads: Vec<&str> = GALLERY_ACTIONS[..3].iter().map(Operation::name).collect();
+        custom_role(
+            &mut s,
+            "3c3d5a4e-8f2b-4c1d-9e0f-a1b2c3d4e5f6",
+            "reads only",
+            &reads,
+            "/subscriptions/s/resourceGroups/rg-gal",
+        );
+        assign(&mut s, "/subscriptions/s/resourceGroups/rg-gal", "p1", "3c3d5a4e-8f2b-4c1d-9e0f-a1b2c3d4e5f6");
+        let identity = identity(&s, &template()).unwrap();
+        let gallery = GalleryImageRef::parse(
+            "/subscriptions/s/resourceGroups/rg-gal/providers/Microsoft.Compute/galleries/g/images/i",
+        )
+        .unwrap();
+        assert_eq!(
+            gallery_denied_action(&s, &identity, &gallery),
+            Some("Microsoft.Compute/galleries/images/versions/write")
+        );
+        let all: Vec<&str> = GALLERY_ACTIONS.iter().map(Operation::name).collect();
+        custom_role(
+            &mut s,
+            "3c3d5a4e-8f2b-4c1d-9e0f-a1b2c3d4e5f6",
+            "reads only",
+            &all,
+            "/subscriptions/s/resourceGroups/rg-gal",
+        );
+        assert_eq!(gallery_denied_action(&s, &identity, &gallery), None, "the role changed in place");
     }
 }

@@ -128,8 +128,8 @@ fn shared_image(
     let id = d["galleryImageId"].as_str().unwrap_or_default();
     let reference = GalleryImageRef::parse(id).ok_or_else(|| format!("'{id}' is not a gallery image id"))?;
     let identity = identity.ok_or("the image template's identity no longer exists")?;
-    if !access::has_role(store, &identity.principal_id, &reference.gallery_id, None) {
-        return Err(access::gallery_denied(identity, &format!("distribute[{index}]"), &reference));
+    if let Some(action) = access::gallery_denied_action(store, identity, &reference) {
+        return Err(access::gallery_denied(identity, &format!("distribute[{index}]"), &reference, action));
     }
     let definition = store
         .get(&reference.image_id)

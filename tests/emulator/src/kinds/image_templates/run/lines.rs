@@ -70,9 +70,7 @@ pub(super) fn fetches(ctx: &Context<'_>, store: &Store) -> Vec<Fetch> {
         if out.iter().any(|f| f.url == url) {
             continue;
         }
-        let allowed = identity.as_ref().is_some_and(|i| {
-            access::has_role(store, &i.principal_id, &blob.container_id(), Some(access::BLOB_DATA_ROLES))
-        });
+        let allowed = identity.as_ref().is_some_and(|i| access::may_read_blob(store, i, &blob));
         out.push(Fetch {
             url: url.clone(),
             blob_url: blob.url.clone(),
