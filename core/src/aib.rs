@@ -3,8 +3,9 @@
 //!
 //! Field names and discriminators follow `imagebuilder.json` of the 2024-02-01 swagger, so a
 //! customizer written for Image Builder can be pasted into a parameter file unchanged.
-//! The one deliberate difference: a `SharedImageVersion` source also accepts seed 000's spelling
-//! `imageVersionID`; it is always written back as the swagger's `imageVersionId`.
+//! The one deliberate difference: a `SharedImageVersion` source also accepts the spelling
+//! `imageVersionID` that existing parameter files use; it is always written back as the
+//! swagger's `imageVersionId`.
 
 use serde::{Deserialize, Serialize};
 
@@ -194,7 +195,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn seed_spelling_of_image_version_id_is_accepted_and_written_as_the_swagger_spells_it() {
+    fn image_version_id_with_capital_d_is_accepted_and_written_as_the_swagger_spells_it() {
         let source: ImageSource = serde_json::from_value(json!({
             "type": "SharedImageVersion",
             "imageVersionID": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/d/versions/0.24457.34028"

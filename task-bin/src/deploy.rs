@@ -9,7 +9,7 @@ use agentpool_core::events::EventSink;
 use agentpool_core::plan::{DesiredState, Stage};
 use agentpool_core::resources::{blob_container, storage_account};
 
-use crate::progress::Terminal;
+use crate::progress::{Labelled, Terminal};
 use crate::Failure;
 
 /// Operations in flight at once.
@@ -44,7 +44,8 @@ pub fn resources_of(desired: &DesiredState, stages: &[Stage]) -> Vec<agentpool_c
     desired.resources.iter().filter(|r| stages.contains(&r.stage)).cloned().collect()
 }
 
-/// Compares the resources of `stages` with Azure, reporting each as an event.
+/// Compares the resources of `stages` with Azure, reporting each as an event under its readable
+/// label.
 pub async fn plan(
     azure: &Azure,
     desired: &DesiredState,
@@ -52,7 +53,8 @@ pub async fn plan(
     sink: &dyn EventSink,
 ) -> Result<LivePlan, Failure> {
     let resources = resources_of(desired, stages);
-    live::plan(&azure.client, &resources, DEFAULT_PARALLELISM, sink).await.map_err(|e| {
+    let sink = Labelled::new(sink, &desired.resources);
+    live::plan(&azure.client, &resources, DEFAULT_PARALLELISM, &sink).await.map_err(|e| {
         if e.usage {
             Failure::Usage(e.message)
         } else {
@@ -77,7 +79,8 @@ pub async fn deploy_infra(azure: &Azure, desired: &DesiredState, parallelism: us
         }),
         _ => None,
     };
-    let report = dag::apply(&azure.client, &azure.blobs, &plan, scripts.as_ref(), parallelism, &sink).await;
+    let labelled = Labelled::new(&sink, &desired.resources);
+    let report = dag::apply(&azure.client, &azure.blobs, &plan, scripts.as_ref(), parallelism, &labelled).await;
     for action in &plan.actions {
         if !report.failed.iter().any(|(id, _)| id == &action.resource.id)
             && !report.skipped.contains(&action.resource.id)

@@ -4,6 +4,7 @@
 use std::io::Write;
 
 use agentpool_core::events::{Action, Event, EventSink};
+use agentpool_core::plan::DesiredResource;
 
 /// Writes events as readable lines to stderr.
 pub struct Terminal;
@@ -65,21 +66,51 @@ fn past(action: Action) -> &'static str {
 
 /// `Microsoft.Compute/galleries/images` → `image definition`, and so on.
 pub fn short_kind(kind: &str) -> &str {
-    match kind {
-        "Microsoft.Resources/resourceGroups" => "resource group",
-        "Microsoft.Storage/storageAccounts" => "storage account",
-        "Microsoft.Storage/storageAccounts/blobServices/containers" => "blob container",
-        "Microsoft.ManagedIdentity/userAssignedIdentities" => "managed identity",
-        "Microsoft.Authorization/roleAssignments" => "role assignment",
-        "Microsoft.Compute/galleries" => "gallery",
-        "Microsoft.Compute/galleries/images" => "image definition",
-        "Microsoft.VirtualMachineImages/imageTemplates" => "image template",
-        "Microsoft.Network/publicIPAddresses" => "public IP",
-        "Microsoft.Network/publicIPPrefixes" => "public IP prefix",
-        "Microsoft.Network/natGateways" => "NAT gateway",
-        "Microsoft.Compute/virtualMachineScaleSets" => "scale set",
-        "AzureDevOps/elasticPools" => "agent pool",
-        other => other,
+    agentpool_core::resources::short_name(kind)
+}
+
+/// Forwards events with each resource's readable label (its summary, such as a role
+/// assignment's role, principal and scope) in place of its name, and a dependency's id as its
+/// kind and label.
+pub struct Labelled<'a> {
+    inner: &'a dyn EventSink,
+    resources: &'a [DesiredResource],
+}
+
+impl<'a> Labelled<'a> {
+    pub fn new(inner: &'a dyn EventSink, resources: &'a [DesiredResource]) -> Self {
+        Self { inner, resources }
+    }
+
+    fn label(&self, kind: &str, name: String) -> String {
+        self.resources.iter().find(|r| r.kind == kind && r.name == name).and_then(|r| r.summary.clone()).unwrap_or(name)
+    }
+
+    fn describe_id(&self, id: String) -> String {
+        match self.resources.iter().find(|r| r.id.eq_ignore_ascii_case(&id)) {
+            Some(resource) => format!("{} {}", short_kind(resource.kind), resource.label()),
+            None => id,
+        }
+    }
+}
+
+impl EventSink for Labelled<'_> {
+    fn emit(&self, event: Event) {
+        let event = match event {
+            Event::Planned { kind, name, action, changes } => {
+                Event::Planned { name: self.label(&kind, name), kind, action, changes }
+            }
+            Event::Started { kind, name, action } => Event::Started { name: self.label(&kind, name), kind, action },
+            Event::Finished { kind, name, action, id, elapsed } => {
+                Event::Finished { name: self.label(&kind, name), kind, action, id, elapsed }
+            }
+            Event::Failed { kind, name, error } => Event::Failed { name: self.label(&kind, name), kind, error },
+            Event::Skipped { kind, name, because } => {
+                Event::Skipped { name: self.label(&kind, name), because: self.describe_id(because), kind }
+            }
+            other => other,
+        };
+        self.inner.emit(event);
     }
 }
 
@@ -96,5 +127,69 @@ mod tests {
             changes: vec!["properties.allowBlobPublicAccess: true → false".into()],
         });
         assert_eq!(line, "~ update    storage account stagents\n      properties.allowBlobPublicAccess: true → false");
+    }
+
+    fn resource(kind: &'static str, name: &str, id: &str, summary: Option<&str>) -> DesiredResource {
+        DesiredResource {
+            kind,
+            name: name.to_owned(),
+            id: id.to_owned(),
+            api_version: "2022-04-01",
+            depends_on: Vec::new(),
+            body: serde_json::Value::Null,
+            query: None,
+            stage: agentpool_core::plan::Stage::Infra,
+            bindings: Vec::new(),
+            summary: summary.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn role_assignments_show_their_role_principal_and_scope_instead_of_a_guid() {
+        use agentpool_core::events::Collect;
+        let group = "/subscriptions/s/resourceGroups/rg-agents-sbx";
+        let role_id = format!("{group}/providers/Microsoft.Authorization/roleDefinitions/5c1e…");
+        let resources = [
+            resource(
+                "Microsoft.Authorization/roleDefinitions",
+                "5c1e…",
+                &role_id,
+                Some("agentpool Image Builder (rg-agents-sbx, 5c1e0a2b)"),
+            ),
+            resource(
+                "Microsoft.Authorization/roleAssignments",
+                "0f3a…",
+                &format!("{group}/providers/Microsoft.Authorization/roleAssignments/0f3a…"),
+                Some("agentpool Image Builder (rg-agents-sbx, 5c1e0a2b) → identity id-agents on resourceGroups/rg-agents-sbx"),
+            ),
+        ];
+        let collected = Collect::default();
+        let sink = Labelled::new(&collected, &resources);
+        sink.emit(Event::Planned {
+            kind: "Microsoft.Authorization/roleAssignments".into(),
+            name: "0f3a…".into(),
+            action: Action::Create,
+            changes: Vec::new(),
+        });
+        sink.emit(Event::Skipped {
+            kind: "Microsoft.Authorization/roleAssignments".into(),
+            name: "0f3a…".into(),
+            because: role_id.clone(),
+        });
+        sink.emit(Event::Planned {
+            kind: "Microsoft.Compute/galleries".into(),
+            name: "gal_agents".into(),
+            action: Action::NoChange,
+            changes: Vec::new(),
+        });
+        let lines: Vec<String> = collected.take().iter().map(render).collect();
+        assert_eq!(
+            lines,
+            [
+                "+ create    role assignment agentpool Image Builder (rg-agents-sbx, 5c1e0a2b) → identity id-agents on resourceGroups/rg-agents-sbx",
+                "- skipped role assignment agentpool Image Builder (rg-agents-sbx, 5c1e0a2b) → identity id-agents on resourceGroups/rg-agents-sbx: it needs role definition agentpool Image Builder (rg-agents-sbx, 5c1e0a2b)",
+                "= no change gallery gal_agents",
+            ]
+        );
     }
 }

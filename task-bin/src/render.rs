@@ -1,5 +1,6 @@
 //! Terminal rendering of a desired state: a tree of resources, each under the resource it
-//! depends on first, with its body as indented YAML.
+//! depends on first, with its body as indented YAML. Resources whose name says little (a role
+//! assignment's GUID) show their summary: role, principal and scope.
 
 use std::fmt::Write;
 
@@ -57,7 +58,7 @@ fn write_node(
         out,
         "{prefix}{branch}+ {} {}  ({}@{})",
         short_kind(resource.kind),
-        resource.name,
+        resource.label(),
         resource.kind,
         resource.api_version
     );
@@ -69,7 +70,7 @@ fn write_node(
         .depends_on
         .iter()
         .skip(1)
-        .filter_map(|dep| resources.iter().find(|r| &r.id == dep).map(|r| r.name.as_str()))
+        .filter_map(|dep| resources.iter().find(|r| &r.id == dep).map(DesiredResource::label))
         .collect();
     if !after.is_empty() {
         let _ = writeln!(out, "{inner}{rail}after: {}", after.join(", "));
@@ -88,5 +89,39 @@ fn write_yaml(out: &mut String, prefix: &str, label: &str, value: &serde_json::V
     let _ = writeln!(out, "{prefix}{label}:");
     for line in yaml.lines() {
         let _ = writeln!(out, "{prefix}  {line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use agentpool_core::plan::{desired_state, PlanContext};
+
+    use super::*;
+
+    #[test]
+    fn role_assignments_and_the_custom_role_are_shown_by_what_they_grant() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
+        let loaded = agentpool_core::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
+        let tree = plan_tree(&desired_state(&loaded, &PlanContext::offline_now()).unwrap());
+        let role = tree.lines().find(|l| l.contains("+ role definition ")).unwrap_or_else(|| panic!("{tree}"));
+        assert!(role.contains("+ role definition agentpool Image Builder (rg-agents-sbx, "), "{role}");
+        let on_group = tree
+            .lines()
+            .find(|l| l.contains("+ role assignment ") && l.contains("on resourceGroups/rg-agents-sbx"))
+            .unwrap_or_else(|| panic!("{tree}"));
+        assert!(on_group.contains("agentpool Image Builder (rg-agents-sbx, "), "{on_group}");
+        assert!(
+            on_group.contains("→ identity id-agents-sbx-imagebuilder on resourceGroups/rg-agents-sbx"),
+            "{on_group}"
+        );
+        assert!(tree.contains(
+            "+ role assignment Storage Blob Data Reader → identity id-agents-sbx-imagebuilder on storageAccounts/stagentssbxscripts"
+        ), "{tree}");
+        // The custom role's assignment sits under the role, the role under the resource group.
+        let role_at = tree.find("+ role definition").unwrap();
+        let assignment_at = tree.find(on_group).unwrap();
+        assert!(role_at < assignment_at);
     }
 }

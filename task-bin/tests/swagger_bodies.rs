@@ -70,6 +70,13 @@ const ARM_KINDS: &[ArmKind] = &[
         status: 200,
     },
     ArmKind {
+        kind: "Microsoft.Authorization/roleDefinitions",
+        spec: "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json",
+        api_version: "2022-04-01",
+        operation_id: "RoleDefinitions_CreateOrUpdate",
+        status: 201, // the only success the operation lists
+    },
+    ArmKind {
         kind: "Microsoft.Compute/galleries",
         spec: "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json",
         api_version: "2024-03-03",
@@ -395,6 +402,14 @@ fn oav_harness_rejects_invalid_bodies() {
         },
     );
     mutate(
+        "Microsoft.Authorization/roleDefinitions",
+        "actions-type",
+        "authorization-RoleDefinitionsCalls.json",
+        "INVALID_TYPE",
+        "array",
+        &|b| b["properties"]["permissions"][0]["actions"] = json!("Microsoft.Compute/galleries/read"),
+    );
+    mutate(
         "Microsoft.Compute/virtualMachineScaleSets",
         "capacity-type",
         "virtualMachineScaleSet.json",
@@ -470,4 +485,60 @@ fn oav_harness_rejects_invalid_bodies() {
         }
     }
     assert!(missed.is_empty(), "oav harness self-check failed:\n{}", missed.join("\n"));
+}
+
+/// Every `roleDefinitionId` the offline plans of the shipped examples assign names a built-in role
+/// whose id is Microsoft's (agentpool's table, itself checked against the built-in roles
+/// reference) or the custom role the same plan defines: an id Azure does not know fails the first
+/// deploy on real Azure, and nothing else would notice.
+#[test]
+fn every_assigned_role_is_a_built_in_role_or_the_custom_role_of_the_same_plan() {
+    use agentpool_core::resources::built_in_roles;
+    let examples = support::workspace_root().join("yaml-templates").join("parameters");
+    let mut files: Vec<_> = std::fs::read_dir(&examples)
+        .expect("examples folder")
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.contains(".parameters.") && name.ends_with(".json") && name.split('.').count() == 4
+        })
+        .collect();
+    files.sort();
+    assert!(files.len() >= 2, "no shipped examples in {}", examples.display());
+    let mut checked = 0;
+    for file in &files {
+        let out = Command::new(env!("CARGO_BIN_EXE_agentpool"))
+            .args(["plan", "--offline", "--output", "json", "--subscription", support::TEST_SUBSCRIPTION_ID])
+            .arg("--parameters")
+            .arg(file)
+            .output()
+            .expect("run agentpool");
+        assert!(out.status.success(), "{}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        let plan: Value = serde_json::from_slice(&out.stdout).expect("plan JSON");
+        let resources = plan["resources"].as_array().expect("resources");
+        let custom: Vec<&str> = resources
+            .iter()
+            .filter(|r| r["kind"] == "Microsoft.Authorization/roleDefinitions")
+            .filter_map(|r| r["name"].as_str())
+            .collect();
+        for assignment in resources.iter().filter(|r| r["kind"] == "Microsoft.Authorization/roleAssignments") {
+            let role = assignment["body"]["properties"]["roleDefinitionId"].as_str().unwrap_or_default();
+            let prefix = format!(
+                "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/",
+                support::TEST_SUBSCRIPTION_ID
+            );
+            let guid = role
+                .strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("{}: {role} is no role definition id", file.display()));
+            assert!(
+                built_in_roles::by_id(guid).is_some() || custom.contains(&guid),
+                "{}: assignment {} names role {guid}, neither one of Microsoft's built-in roles nor the plan's custom role",
+                file.display(),
+                assignment["name"]
+            );
+            checked += 1;
+        }
+        assert_eq!(custom.len(), 1, "{}: the default imageBuilderRole defines one custom role", file.display());
+    }
+    assert!(checked >= 2 * files.len(), "every example assigns at least two roles");
 }

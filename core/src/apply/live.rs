@@ -52,7 +52,7 @@ pub async fn plan(
         .iter()
         .map(|r| {
             (0..resources.len())
-                .filter(|&i| is_inside(&r.id, &resources[i].id) && resources[i].id.len() < r.id.len())
+                .filter(|&i| resources[i].id.len() < r.id.len() && resources::is_within(&r.id, &resources[i].id))
                 .collect()
         })
         .collect();
@@ -118,13 +118,6 @@ pub async fn plan(
         actions.push(PlannedAction { resource: resource.clone(), action, changes, live });
     }
     Ok(LivePlan { actions })
-}
-
-/// True when `inner` lies inside `outer` (`outer` + `/…`), ignoring case as ARM does.
-fn is_inside(inner: &str, outer: &str) -> bool {
-    inner.len() > outer.len() + 1
-        && inner.as_bytes()[outer.len()] == b'/'
-        && inner[..outer.len()].eq_ignore_ascii_case(outer)
 }
 
 /// `properties.allowBlobPublicAccess: true → false`.

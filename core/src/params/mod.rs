@@ -7,6 +7,7 @@
 //! other findings are reported together.
 
 pub mod diagnostic;
+pub mod discover;
 pub mod model;
 pub mod reference;
 pub mod rules;
@@ -66,7 +67,7 @@ pub fn load(path: &Path) -> Result<LoadedParameters, Diagnostics> {
     })
 }
 
-/// The environments of seed 000.
+/// The environments a folder of parameter files covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Environment {
     Sbx,
@@ -125,8 +126,8 @@ impl FromStr for OsType {
     }
 }
 
-/// Seed 000's rule: `<dir>/<env>.parameters.<os>.json`, or the `.yaml`/`.yml` twin when only
-/// that exists.
+/// The naming convention of parameter files: `<dir>/<env>.parameters.<os>.json`, or the
+/// `.yaml`/`.yml` twin when only that exists.
 pub fn resolve_path(dir: &Path, environment: Environment, os: OsType) -> PathBuf {
     let stem = format!("{environment}.parameters.{}", os.lowercase());
     let json = dir.join(format!("{stem}.json"));
@@ -188,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn environment_and_os_resolve_to_seed_file_names() {
+    fn environment_and_os_resolve_to_conventional_file_names() {
         let path = resolve_path(Path::new("params"), Environment::Dev, OsType::Windows);
         assert_eq!(path, Path::new("params/dev.parameters.windows.json"));
         assert_eq!("PRD".parse::<Environment>(), Ok(Environment::Prd));
@@ -196,7 +197,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_shared_image_version_source_loads() {
+    fn a_shared_image_version_source_spelled_image_version_id_capital_d_loads() {
         let path = examples_dir().join("sbx.parameters.linux.json");
         let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         value["parameters"]["imageSource"]["value"] = serde_json::json!({
@@ -209,5 +210,64 @@ mod tests {
         std::fs::remove_file(&copy).unwrap();
         let loaded = loaded.unwrap_or_else(|d| panic!("{d}"));
         assert!(matches!(loaded.parameters.image_source, crate::aib::ImageSource::SharedImageVersion { .. }));
+    }
+
+    /// The linux example with `change` applied, loaded from a copy beside it.
+    fn load_changed(label: &str, change: impl FnOnce(&mut serde_json::Value)) -> Result<LoadedParameters, Diagnostics> {
+        let path = examples_dir().join("sbx.parameters.linux.json");
+        let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        change(&mut value["parameters"]);
+        let copy = examples_dir().join(format!("sbx.parameters.linux.{}.{label}.json", std::process::id()));
+        std::fs::write(&copy, value.to_string()).unwrap();
+        let loaded = load(&copy);
+        std::fs::remove_file(&copy).unwrap();
+        loaded
+    }
+
+    fn problems(result: Result<LoadedParameters, Diagnostics>) -> String {
+        match result {
+            Ok(_) => String::new(),
+            Err(diagnostics) => diagnostics.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_image_builder_role_defaults_to_least_privilege_and_takes_contributor() {
+        use model::ImageBuilderRole;
+        let default = load_changed("role-default", |_| {}).unwrap();
+        assert_eq!(default.parameters.image_builder_role, ImageBuilderRole::LeastPrivilege);
+        let contributor =
+            load_changed("role-contributor", |p| p["imageBuilderRole"] = serde_json::json!({"value": "contributor"}));
+        assert_eq!(contributor.unwrap().parameters.image_builder_role, ImageBuilderRole::Contributor);
+        let wrong = problems(load_changed("role-wrong", |p| {
+            p["imageBuilderRole"] = serde_json::json!({"value": "Contributor"})
+        }));
+        assert!(wrong.contains("parameters.imageBuilderRole.value: 'Contributor' is not one of leastPrivilege, contributor — use 'contributor'"), "{wrong}");
+    }
+
+    #[test]
+    fn a_build_subnet_is_a_subnet_id_that_the_chosen_role_reaches() {
+        let subnet = |group: &str| serde_json::json!({"value": format!("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/{group}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/build")});
+        let elsewhere = load_changed("subnet-elsewhere", |p| p["buildSubnetId"] = subnet("rg-network")).unwrap();
+        assert_eq!(
+            elsewhere.parameters.build_virtual_network_id(),
+            Some("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet")
+        );
+        let not_a_subnet = problems(load_changed(
+            "subnet-vnet",
+            |p| p["buildSubnetId"] = serde_json::json!({"value": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet"}),
+        ));
+        assert!(not_a_subnet.contains("parameters.buildSubnetId.value: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet' is not a subnet resource id"), "{not_a_subnet}");
+
+        let contributor_elsewhere = problems(load_changed("subnet-contributor", |p| {
+            p["buildSubnetId"] = subnet("rg-network");
+            p["imageBuilderRole"] = serde_json::json!({"value": "contributor"});
+        }));
+        assert!(contributor_elsewhere.contains("parameters.buildSubnetId.value: imageBuilderRole 'contributor' grants Contributor on resource group 'rg-agents-sbx' only, but the build subnet's virtual network is in 'rg-network' — use imageBuilderRole 'leastPrivilege'"), "{contributor_elsewhere}");
+        let contributor_inside = load_changed("subnet-contributor-inside", |p| {
+            p["buildSubnetId"] = subnet("RG-agents-sbx");
+            p["imageBuilderRole"] = serde_json::json!({"value": "contributor"});
+        });
+        assert!(contributor_inside.is_ok(), "{}", problems(contributor_inside));
     }
 }

@@ -20,6 +20,7 @@ pub struct Parameters {
     pub storage_account_name: String,
     pub storage_container_name: String,
     pub identity_name: String,
+    pub image_builder_role: ImageBuilderRole,
     pub gallery_name: String,
     pub image_definition: ImageDefinition,
     pub image_template_name: String,
@@ -27,6 +28,7 @@ pub struct Parameters {
     pub customization_steps: Vec<CustomizationStep>,
     pub scripts_directory: String,
     pub build_vm_size: String,
+    pub build_subnet_id: Option<String>,
     pub os_disk_size_gb: u32,
     pub build_timeout_in_minutes: u32,
     pub target_regions: Vec<TargetRegion>,
@@ -34,6 +36,17 @@ pub struct Parameters {
     pub scale_set: Option<ScaleSet>,
     pub nat_gateway: Option<NatGateway>,
     pub agent_pool: Option<AgentPool>,
+}
+
+/// `imageBuilderRole`: what the Image Builder identity may do on the image resource group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ImageBuilderRole {
+    /// A custom role with the actions Microsoft documents for Image Builder, nothing more.
+    #[default]
+    LeastPrivilege,
+    /// The built-in Contributor role, for subscriptions whose policy forbids custom roles.
+    Contributor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -187,6 +200,7 @@ pub(super) struct RawParameters {
     storage_account_name: Wrapped<String>,
     storage_container_name: Wrapped<String>,
     identity_name: Wrapped<String>,
+    image_builder_role: Wrapped<ImageBuilderRole>,
     gallery_name: Wrapped<String>,
     image_definition: Wrapped<ImageDefinition>,
     image_template_name: Wrapped<String>,
@@ -194,6 +208,8 @@ pub(super) struct RawParameters {
     customization_steps: Wrapped<Vec<CustomizationStep>>,
     scripts_directory: Wrapped<String>,
     build_vm_size: Wrapped<String>,
+    #[serde(default)]
+    build_subnet_id: Option<Wrapped<String>>,
     #[serde(rename = "osDiskSizeGB")]
     os_disk_size_gb: Wrapped<u32>,
     build_timeout_in_minutes: Wrapped<u32>,
@@ -231,6 +247,7 @@ impl From<RawParameters> for Parameters {
             storage_account_name: raw.storage_account_name.value,
             storage_container_name: raw.storage_container_name.value,
             identity_name: raw.identity_name.value,
+            image_builder_role: raw.image_builder_role.value,
             gallery_name: raw.gallery_name.value,
             image_definition: raw.image_definition.value,
             image_template_name: raw.image_template_name.value,
@@ -238,6 +255,7 @@ impl From<RawParameters> for Parameters {
             customization_steps: raw.customization_steps.value,
             scripts_directory: raw.scripts_directory.value,
             build_vm_size: raw.build_vm_size.value,
+            build_subnet_id: raw.build_subnet_id.map(|w| w.value),
             os_disk_size_gb: raw.os_disk_size_gb.value,
             build_timeout_in_minutes: raw.build_timeout_in_minutes.value,
             target_regions,
@@ -254,6 +272,13 @@ impl Parameters {
     pub fn scale_set_resource_group(&self) -> Option<&str> {
         let scale_set = self.scale_set.as_ref()?;
         Some(scale_set.resource_group_name.as_deref().unwrap_or(&self.resource_group_name))
+    }
+
+    /// Id of the virtual network of `buildSubnetId`, when the build VM joins one.
+    pub fn build_virtual_network_id(&self) -> Option<&str> {
+        let subnet = self.build_subnet_id.as_deref()?;
+        let at = subnet.to_ascii_lowercase().rfind("/subnets/")?;
+        Some(&subnet[..at])
     }
 
     /// Region of the scale set.

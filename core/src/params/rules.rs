@@ -8,12 +8,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, JsonPath};
-use super::model::{CustomizationStep, HyperVGeneration, Parameters, SecurityType};
+use super::model::{CustomizationStep, HyperVGeneration, ImageBuilderRole, Parameters, SecurityType};
 use super::schema::RuleCheck;
 use crate::aib::{Customizer, OsType};
 use crate::{naming, suggest};
 
-/// Rough number of concurrent outbound flows one agent VM opens (seed 000's rule of thumb).
+/// Rough number of concurrent outbound flows one agent VM opens (a rule of thumb for build agents).
 pub const FLOWS_PER_AGENT: u32 = 2_000;
 /// SNAT ports one NAT gateway public IP provides.
 pub const SNAT_PORTS_PER_IP: u32 = 64_512;
@@ -30,8 +30,8 @@ pub fn check_names(file: &str, checks: &[RuleCheck], out: &mut Vec<Diagnostic>) 
 }
 
 /// Checks the schema cannot express, on the document before it is typed: a `SharedImageVersion`
-/// source names its version with exactly one of `imageVersionID` (seed 000) or `imageVersionId`
-/// (swagger).
+/// source names its version with exactly one of `imageVersionID` (as existing parameter files
+/// spell it) or `imageVersionId` (swagger).
 pub fn check_document(file: &str, document: &serde_json::Value, out: &mut Vec<Diagnostic>) {
     let Some(source) = document.pointer("/parameters/imageSource/value") else { return };
     if source.get("type").and_then(|t| t.as_str()) != Some("SharedImageVersion") {
@@ -113,7 +113,29 @@ pub fn check_semantics(file: &str, parameters: &Parameters, scripts_dir: &Path, 
         );
     }
 
+    check_build_network(parameters, &mut report);
     check_scale_set(parameters, &mut report);
+}
+
+/// With `imageBuilderRole: contributor` the identity's only role is Contributor on the image
+/// resource group, which does not reach a build subnet in another group.
+fn check_build_network(parameters: &Parameters, report: &mut impl FnMut(JsonPath, String, String)) {
+    let Some(network) = parameters.build_virtual_network_id() else { return };
+    let group = network.split('/').nth(4).unwrap_or_default();
+    if parameters.image_builder_role == ImageBuilderRole::Contributor
+        && !group.eq_ignore_ascii_case(&parameters.resource_group_name)
+    {
+        let image_group = &parameters.resource_group_name;
+        report(
+            JsonPath::parameter("buildSubnetId"),
+            format!(
+                "imageBuilderRole 'contributor' grants Contributor on resource group '{image_group}' only, but the build subnet's virtual network is in '{group}'"
+            ),
+            format!(
+                "use imageBuilderRole 'leastPrivilege' (it grants the network actions on that virtual network), or a subnet in '{image_group}'"
+            ),
+        );
+    }
 }
 
 fn check_customizer(

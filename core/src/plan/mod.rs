@@ -13,10 +13,12 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::aib::OsType;
+use crate::params::model::{ImageBuilderRole, Parameters};
 use crate::params::{Diagnostic, JsonPath, LoadedParameters};
 use crate::resources::{
-    self, agent_pool, blob_container, gallery, gallery_image, identity, image_template, known_after_apply, nat_gateway,
-    public_ip, resource_group, role_assignment, scale_set, storage_account,
+    self, agent_pool, blob_container, built_in_roles, gallery, gallery_image, identity, image_template,
+    known_after_apply, nat_gateway, public_ip, resource_group, role_assignment, role_definition, scale_set,
+    storage_account,
 };
 use crate::scripts::{self, ScriptUpload};
 use crate::version::{ImageVersion, VersionInputs};
@@ -43,9 +45,14 @@ pub struct DesiredResource {
     /// Body fields filled from resources created earlier, e.g. an identity's principal id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub bindings: Vec<Binding>,
+    /// What a person calls the resource when its name says little, e.g. a role assignment's
+    /// `<role name> → identity <name> on resourceGroups/<group>` instead of its GUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
-/// The steps of seed 000, each deploying its share of the desired state.
+/// The steps of a deployment (the image pipeline's scopes), each deploying its share of the
+/// desired state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Stage {
@@ -71,6 +78,11 @@ pub struct Binding {
 }
 
 impl DesiredResource {
+    /// [`Self::summary`], or the name.
+    pub fn label(&self) -> &str {
+        self.summary.as_deref().unwrap_or(&self.name)
+    }
+
     /// The body with every binding filled from `lookup(id)`, the live resources by id.
     /// Returns the pointer of the first binding that cannot be filled yet.
     pub fn bound_body<'a>(&self, lookup: impl Fn(&str) -> Option<&'a Value>) -> Result<Value, String> {
@@ -143,8 +155,8 @@ impl BuildInfo {
         self.branch.as_deref().map(|b| b.strip_prefix("refs/heads/").unwrap_or(b))
     }
 
-    /// Seed 001's rule: images are published from main and release branches only; a build of
-    /// any other known branch is kept out of the definition's `latest`. Unknown branch: published.
+    /// Images are published from main and release branches only: a build of any other known
+    /// branch is kept out of the definition's `latest`. Unknown branch: published.
     pub fn exclude_from_latest(&self) -> bool {
         self.branch_name()
             .is_some_and(|b| !matches!(b, "main" | "master") && !b.starts_with("release/") && b != "release")
@@ -231,34 +243,12 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
         to_json(&identity::Identity { location: p.location.clone(), tags: tags.clone() }),
     );
 
-    let principal = known_after_apply(&format!("principalId of identity {}", p.identity_name));
-    for (scope, role) in
-        [(&rg_id, role_assignment::CONTRIBUTOR), (&account_id, role_assignment::STORAGE_BLOB_DATA_READER)]
-    {
-        let name = role_assignment::name(scope, &role, &identity_id);
-        let body = role_assignment::RoleAssignment {
-            properties: role_assignment::RoleAssignmentProperties {
-                role_definition_id: role.definition_id(sub),
-                principal_id: principal.clone(),
-                principal_type: "ServicePrincipal".to_owned(),
-                description: Some(format!("agentpool: {} for Image Builder identity {}", role.name, p.identity_name)),
-            },
-        };
-        out.add(
-            role_assignment::KIND,
-            &name,
-            &role_assignment::id(scope, &name),
-            role_assignment::API_VERSION,
-            &[scope, &identity_id],
-            to_json(&body),
-        )
-        .bindings
-        .push(Binding {
-            field: "/properties/principalId".to_owned(),
-            from: identity_id.clone(),
-            value: "/properties/principalId".to_owned(),
-        });
-    }
+    image_builder_grants(
+        &mut out,
+        p,
+        sub,
+        &ImageResources { group: &rg_id, account: &account_id, identity: &identity_id },
+    );
 
     let gallery_id = resources::resource_id(sub, &p.resource_group_name, gallery::KIND, &p.gallery_name);
     let gallery_body = gallery::Gallery {
@@ -312,6 +302,10 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
             vm_profile: image_template::VmProfile {
                 vm_size: p.build_vm_size.clone(),
                 os_disk_size_gb: p.os_disk_size_gb,
+                vnet_config: p
+                    .build_subnet_id
+                    .as_ref()
+                    .map(|subnet| image_template::VnetConfig { subnet_id: subnet.clone() }),
             },
             source: p.image_source.clone(),
             customize,
@@ -473,6 +467,121 @@ pub fn desired_state(loaded: &LoadedParameters, context: &PlanContext<'_>) -> Re
     })
 }
 
+/// Ids of the image resources the Image Builder identity is granted access to.
+struct ImageResources<'a> {
+    group: &'a str,
+    account: &'a str,
+    identity: &'a str,
+}
+
+/// One role the Image Builder identity gets at one scope.
+struct Grant {
+    scope: String,
+    /// GUID of the role definition.
+    role: String,
+    role_name: String,
+    /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    definition_id: String,
+    /// The planned resources the assignment waits for: the role definition (or the scope), then
+    /// the identity.
+    depends_on: Vec<String>,
+}
+
+/// The Image Builder identity's roles: on the image resource group the custom least-privilege
+/// role (defined first) or Contributor, as `imageBuilderRole` says; with a build subnet whose
+/// virtual network lies outside that group, the custom role on that network too; and Storage
+/// Blob Data Reader on the scripts' storage account.
+fn image_builder_grants(out: &mut Resources, p: &Parameters, sub: &str, image: &ImageResources<'_>) {
+    let mut grants = Vec::new();
+    match p.image_builder_role {
+        ImageBuilderRole::LeastPrivilege => {
+            let scope = role_definition::ImageBuilderScope {
+                group_id: image.group,
+                group_name: &p.resource_group_name,
+                virtual_network_id: p.build_virtual_network_id(),
+            };
+            let role = role_definition::image_builder(&scope);
+            let guid = role_definition::guid(image.group);
+            let role_id = role_definition::id(image.group, &guid);
+            let role_name = role.properties.role_name.clone();
+            out.add(
+                role_definition::KIND,
+                &guid,
+                &role_id,
+                role_definition::API_VERSION,
+                &[image.group],
+                to_json(&role),
+            )
+            .summary = Some(role_name.clone());
+            let scopes = std::iter::once(image.group).chain(scope.network_outside_group());
+            for at in scopes {
+                grants.push(Grant {
+                    scope: at.to_owned(),
+                    role: guid.clone(),
+                    role_name: role_name.clone(),
+                    // Named from the subscription of the scope, as ARM names roles for it.
+                    definition_id: role_definition::subscription_definition_id(
+                        resources::subscription_of(at).unwrap_or(sub),
+                        &guid,
+                    ),
+                    depends_on: vec![role_id.clone(), image.identity.to_owned()],
+                });
+            }
+        }
+        ImageBuilderRole::Contributor => {
+            grants.push(built_in_grant(sub, image.group, built_in_roles::CONTRIBUTOR, image))
+        }
+    }
+    grants.push(built_in_grant(sub, image.account, built_in_roles::STORAGE_BLOB_DATA_READER, image));
+
+    let principal = known_after_apply(&format!("principalId of identity {}", p.identity_name));
+    for grant in grants {
+        let name = role_assignment::name(&grant.scope, &grant.role, image.identity);
+        let body = role_assignment::RoleAssignment {
+            properties: role_assignment::RoleAssignmentProperties {
+                role_definition_id: grant.definition_id,
+                principal_id: principal.clone(),
+                principal_type: "ServicePrincipal".to_owned(),
+                description: Some(format!(
+                    "agentpool: {} for Image Builder identity {}",
+                    grant.role_name, p.identity_name
+                )),
+            },
+        };
+        let depends_on: Vec<&str> = grant.depends_on.iter().map(String::as_str).collect();
+        let assignment = out.add(
+            role_assignment::KIND,
+            &name,
+            &role_assignment::id(&grant.scope, &name),
+            role_assignment::API_VERSION,
+            &depends_on,
+            to_json(&body),
+        );
+        assignment.summary = Some(format!(
+            "{} → identity {} on {}",
+            grant.role_name,
+            p.identity_name,
+            resources::short_scope(&grant.scope)
+        ));
+        assignment.bindings.push(Binding {
+            field: "/properties/principalId".to_owned(),
+            from: image.identity.to_owned(),
+            value: "/properties/principalId".to_owned(),
+        });
+    }
+}
+
+/// A built-in `role` at `scope` (a planned resource, which the assignment waits for).
+fn built_in_grant(sub: &str, scope: &str, role: built_in_roles::BuiltInRole, image: &ImageResources<'_>) -> Grant {
+    Grant {
+        scope: scope.to_owned(),
+        role: role.id.to_owned(),
+        role_name: role.name.to_owned(),
+        definition_id: role.definition_id(sub),
+        depends_on: vec![scope.to_owned(), image.identity.to_owned()],
+    }
+}
+
 struct Resources {
     list: Vec<DesiredResource>,
     /// Stage of the resources added next.
@@ -505,6 +614,7 @@ impl Resources {
             query: None,
             stage: self.stage,
             bindings: Vec::new(),
+            summary: None,
         });
         let last = self.list.len() - 1;
         &mut self.list[last]
@@ -639,6 +749,151 @@ mod tests {
         let image = properties["virtualMachineProfile"]["storageProfile"]["imageReference"]["id"].as_str().unwrap();
         assert!(image.ends_with("/images/ubuntu-2204-agent/versions/0.24322.55884"), "{image}");
         assert!(properties["virtualMachineProfile"].get("extensionProfile").is_none(), "the agent is never baked in");
+    }
+
+    fn of_kind<'d>(desired: &'d DesiredState, kind: &str) -> Vec<&'d DesiredResource> {
+        desired.resources.iter().filter(|r| r.kind == kind).collect()
+    }
+
+    fn role_of(assignment: &DesiredResource) -> &str {
+        assignment.body["properties"]["roleDefinitionId"].as_str().unwrap_or_default()
+    }
+
+    const GROUP: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-agents-sbx";
+
+    #[test]
+    fn the_image_builder_identity_gets_the_custom_role_on_its_group_by_default() {
+        let desired = desired_state(&linux_example(), &at(OffsetDateTime::now_utc())).unwrap();
+        let [role] = of_kind(&desired, role_definition::KIND)[..] else { panic!("one role definition") };
+        let guid = role_definition::guid(GROUP);
+        assert_eq!(role.id, format!("{GROUP}/providers/Microsoft.Authorization/roleDefinitions/{guid}"));
+        assert_eq!(role.depends_on, [GROUP]);
+        let properties = &role.body["properties"];
+        assert_eq!(properties["permissions"][0]["actions"], serde_json::json!(role_definition::DISTRIBUTION_ACTIONS));
+        assert_eq!(properties["assignableScopes"], serde_json::json!([GROUP]));
+        assert_eq!(role.summary.as_deref(), properties["roleName"].as_str());
+
+        let assignments = of_kind(&desired, role_assignment::KIND);
+        let on_group: Vec<_> = assignments
+            .iter()
+            .filter(|a| a.id.starts_with(&format!("{GROUP}/providers/Microsoft.Authorization/")))
+            .collect();
+        let [on_group] = on_group[..] else { panic!("one assignment on the group: {assignments:#?}") };
+        assert_eq!(
+            role_of(on_group),
+            format!("/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/{guid}")
+        );
+        assert_eq!(on_group.depends_on[0], role.id, "the assignment waits for its role");
+        assert!(assignments.iter().all(|a| built_in_roles::by_id(role_of(a)) != Some(built_in_roles::CONTRIBUTOR)));
+        let storage = assignments.iter().find(|a| a.id.contains("/storageAccounts/")).unwrap();
+        assert_eq!(built_in_roles::by_id(role_of(storage)), Some(built_in_roles::STORAGE_BLOB_DATA_READER));
+        assert_eq!(
+            on_group.summary.as_deref(),
+            Some(&*format!(
+                "{} → identity id-agents-sbx-imagebuilder on resourceGroups/rg-agents-sbx",
+                properties["roleName"].as_str().unwrap()
+            ))
+        );
+    }
+
+    #[test]
+    fn with_the_contributor_choice_no_role_is_defined_and_contributor_is_assigned() {
+        let mut loaded = linux_example();
+        loaded.parameters.image_builder_role = ImageBuilderRole::Contributor;
+        let desired = desired_state(&loaded, &at(OffsetDateTime::now_utc())).unwrap();
+        assert!(of_kind(&desired, role_definition::KIND).is_empty());
+        let roles: Vec<_> =
+            of_kind(&desired, role_assignment::KIND).into_iter().map(|a| built_in_roles::by_id(role_of(a))).collect();
+        assert_eq!(roles, [Some(built_in_roles::CONTRIBUTOR), Some(built_in_roles::STORAGE_BLOB_DATA_READER)]);
+        let contributor = of_kind(&desired, role_assignment::KIND)[0];
+        assert_eq!(
+            role_of(contributor),
+            "/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+        );
+        assert_eq!(contributor.depends_on[0], GROUP);
+    }
+
+    #[test]
+    fn a_build_subnet_puts_the_build_vm_in_it_and_grants_the_network_actions_there() {
+        let mut loaded = linux_example();
+        let subnet = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub/subnets/snet-build";
+        let network = subnet.trim_end_matches("/subnets/snet-build");
+        loaded.parameters.build_subnet_id = Some(subnet.to_owned());
+        let desired = desired_state(&loaded, &at(OffsetDateTime::now_utc())).unwrap();
+        let template = of_kind(&desired, image_template::KIND)[0];
+        assert_eq!(template.body["properties"]["vmProfile"]["vnetConfig"], serde_json::json!({ "subnetId": subnet }));
+        let role = of_kind(&desired, role_definition::KIND)[0];
+        let actions = role.body["properties"]["permissions"][0]["actions"].as_array().unwrap();
+        for action in role_definition::VIRTUAL_NETWORK_ACTIONS {
+            assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
+        }
+        assert_eq!(role.body["properties"]["assignableScopes"], serde_json::json!([GROUP, network]));
+        let on_network: Vec<_> =
+            of_kind(&desired, role_assignment::KIND).into_iter().filter(|a| a.id.starts_with(network)).collect();
+        let [on_network] = on_network[..] else { panic!("one assignment on the virtual network") };
+        assert!(role_of(on_network).ends_with(&role_definition::guid(GROUP)));
+        assert!(on_network.summary.as_deref().is_some_and(|s| s.ends_with("on virtualNetworks/vnet-hub")));
+
+        // Without a subnet the template has no vnetConfig, so its name stays what it was.
+        let plain = desired_state(&linux_example(), &at(OffsetDateTime::now_utc())).unwrap();
+        assert!(of_kind(&plain, image_template::KIND)[0].body["properties"]["vmProfile"].get("vnetConfig").is_none());
+        assert_ne!(plain.image_template_name, desired.image_template_name);
+    }
+
+    #[test]
+    fn a_build_subnet_inside_the_image_group_needs_no_second_assignment() {
+        let mut loaded = linux_example();
+        loaded.parameters.build_subnet_id =
+            Some(format!("{GROUP}/providers/Microsoft.Network/virtualNetworks/vnet-build/subnets/default"));
+        let desired = desired_state(&loaded, &at(OffsetDateTime::now_utc())).unwrap();
+        assert_eq!(of_kind(&desired, role_assignment::KIND).len(), 2);
+        assert_eq!(
+            of_kind(&desired, role_definition::KIND)[0].body["properties"]["assignableScopes"],
+            serde_json::json!([GROUP])
+        );
+    }
+
+    #[test]
+    fn the_role_name_is_stable_across_runs_and_unique_per_group() {
+        let name = |loaded: &LoadedParameters, subscription: &'static str| {
+            let mut context = at(OffsetDateTime::now_utc());
+            context.subscription = Some(subscription);
+            let desired = desired_state(loaded, &context).unwrap();
+            of_kind(&desired, role_definition::KIND)[0].body["properties"]["roleName"].as_str().unwrap().to_owned()
+        };
+        let loaded = linux_example();
+        let first = name(&loaded, "00000000-0000-0000-0000-000000000000");
+        assert_eq!(first, name(&loaded, "00000000-0000-0000-0000-000000000000"));
+        assert!(first.starts_with("agentpool Image Builder (rg-agents-sbx, "), "{first}");
+        assert_ne!(first, name(&loaded, "11111111-1111-1111-1111-111111111111"), "same group name, other subscription");
+        let mut other = linux_example();
+        other.parameters.resource_group_name = "rg-agents-dev".to_owned();
+        assert_ne!(first, name(&other, "00000000-0000-0000-0000-000000000000"));
+    }
+
+    #[test]
+    fn every_role_definition_id_is_a_built_in_role_or_the_custom_role_planned_beside_it() {
+        for os in ["linux", "windows"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../yaml-templates/parameters/sbx.parameters.{os}.json"));
+            let loaded = crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
+            for choice in [ImageBuilderRole::LeastPrivilege, ImageBuilderRole::Contributor] {
+                let mut loaded = loaded.clone();
+                loaded.parameters.image_builder_role = choice;
+                let desired = desired_state(&loaded, &at(OffsetDateTime::now_utc())).unwrap();
+                let custom: Vec<&str> =
+                    of_kind(&desired, role_definition::KIND).iter().map(|r| r.name.as_str()).collect();
+                for assignment in of_kind(&desired, role_assignment::KIND) {
+                    let id = role_of(assignment);
+                    let guid = id.rsplit('/').next().unwrap_or_default();
+                    assert!(
+                        built_in_roles::by_id(id).is_some() || custom.contains(&guid),
+                        "{os} {choice:?}: {} names role {id}, neither built in nor planned",
+                        assignment.name
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::params::model::AgentPool;
 
 pub const KIND: &str = "AzureDevOps/elasticPools";
 pub const API_VERSION: &str = "7.1";
+pub const SHORT_NAME: &str = "agent pool";
 
 /// `ElasticPoolSettings` as sent on create and update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub const KIND: &str = "Microsoft.Storage/storageAccounts/blobServices/containers";
 pub const API_VERSION: &str = "2023-05-01";
+pub const SHORT_NAME: &str = "blob container";
 
 /// `<account id>/blobServices/default/containers/<name>`.
 pub fn id(account_id: &str, name: &str) -> String {

@@ -6,6 +6,7 @@ use super::Tags;
 
 pub const KIND: &str = "Microsoft.Compute/galleries";
 pub const API_VERSION: &str = "2024-03-03";
+pub const SHORT_NAME: &str = "gallery";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gallery {

@@ -8,6 +8,7 @@ use crate::params::model::{HyperVGeneration, ImageDefinition, SecurityType};
 
 pub const KIND: &str = "Microsoft.Compute/galleries/images";
 pub const API_VERSION: &str = "2024-03-03";
+pub const SHORT_NAME: &str = "image definition";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GalleryImage {

@@ -6,6 +6,7 @@ use super::Tags;
 
 pub const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
 pub const API_VERSION: &str = "2023-01-31";
+pub const SHORT_NAME: &str = "managed identity";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {

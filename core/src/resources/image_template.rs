@@ -14,6 +14,7 @@ use crate::aib::{Customizer, ImageSource};
 
 pub const KIND: &str = "Microsoft.VirtualMachineImages/imageTemplates";
 pub const API_VERSION: &str = "2024-02-01";
+pub const SHORT_NAME: &str = "image template";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageTemplate {
@@ -49,6 +50,17 @@ pub struct VmProfile {
     pub vm_size: String,
     #[serde(rename = "osDiskSizeGB")]
     pub os_disk_size_gb: u32,
+    /// The existing subnet the build VM joins; without it Image Builder makes a temporary network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vnet_config: Option<VnetConfig>,
+}
+
+/// `VirtualNetworkConfig` of the 2024-02-01 swagger; only `subnetId` is used (no isolated
+/// builds' container subnet, the default proxy VM size).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VnetConfig {
+    pub subnet_id: String,
 }
 
 /// The `SharedImage` distributor: into a gallery image definition.

@@ -8,6 +8,7 @@
 
 pub mod agent_pool;
 pub mod blob_container;
+pub mod built_in_roles;
 pub mod gallery;
 pub mod gallery_image;
 pub mod identity;
@@ -16,6 +17,7 @@ pub mod nat_gateway;
 pub mod public_ip;
 pub mod resource_group;
 pub mod role_assignment;
+pub mod role_definition;
 pub mod scale_set;
 pub mod storage_account;
 
@@ -37,6 +39,62 @@ pub fn resource_group_id(subscription: &str, group: &str) -> String {
 pub fn resource_id(subscription: &str, group: &str, provider_type: &str, name: &str) -> String {
     format!("{}/providers/{provider_type}/{name}", resource_group_id(subscription, group))
 }
+
+/// True when `id` is `scope` or lies inside it (`scope` + `/…`), ignoring case as ARM does.
+pub fn is_within(id: &str, scope: &str) -> bool {
+    let scope = scope.trim_end_matches('/');
+    id.len() >= scope.len()
+        && id.is_char_boundary(scope.len())
+        && id[..scope.len()].eq_ignore_ascii_case(scope)
+        && (id.len() == scope.len() || id.as_bytes()[scope.len()] == b'/')
+}
+
+/// The subscription id of a resource id (`/subscriptions/{this}/…`).
+pub fn subscription_of(id: &str) -> Option<&str> {
+    let mut parts = id.trim_start_matches('/').split('/');
+    match (parts.next(), parts.next()) {
+        (Some(first), Some(subscription))
+            if first.eq_ignore_ascii_case("subscriptions") && !subscription.is_empty() =>
+        {
+            Some(subscription)
+        }
+        _ => None,
+    }
+}
+
+/// The last `type/name` pair of a resource id, as a person would say where something is:
+/// `resourceGroups/rg-agents`, `storageAccounts/stagents`.
+pub fn short_scope(id: &str) -> &str {
+    let trimmed = id.trim_end_matches('/');
+    let mut cuts = trimmed.rmatch_indices('/').map(|(at, _)| at);
+    match (cuts.next(), cuts.next()) {
+        (Some(_), Some(at)) => &trimmed[at + 1..],
+        _ => trimmed.trim_start_matches('/'),
+    }
+}
+
+/// What a person calls a resource of `kind`: `image definition`, `role assignment`, …; the kind
+/// itself when it is not one of agentpool's.
+pub fn short_name(kind: &str) -> &str {
+    SHORT_NAMES.iter().find(|(k, _)| *k == kind).map_or(kind, |(_, name)| name)
+}
+
+const SHORT_NAMES: &[(&str, &str)] = &[
+    (resource_group::KIND, resource_group::SHORT_NAME),
+    (storage_account::KIND, storage_account::SHORT_NAME),
+    (blob_container::KIND, blob_container::SHORT_NAME),
+    (identity::KIND, identity::SHORT_NAME),
+    (role_definition::KIND, role_definition::SHORT_NAME),
+    (role_assignment::KIND, role_assignment::SHORT_NAME),
+    (gallery::KIND, gallery::SHORT_NAME),
+    (gallery_image::KIND, gallery_image::SHORT_NAME),
+    (image_template::KIND, image_template::SHORT_NAME),
+    (public_ip::ADDRESS_KIND, public_ip::ADDRESS_SHORT_NAME),
+    (public_ip::PREFIX_KIND, public_ip::PREFIX_SHORT_NAME),
+    (nat_gateway::KIND, nat_gateway::SHORT_NAME),
+    (scale_set::KIND, scale_set::SHORT_NAME),
+    (agent_pool::KIND, agent_pool::SHORT_NAME),
+];
 
 /// Body fields Azure never returns (secrets), which a comparison with the live resource skips.
 pub fn write_only(kind: &str) -> &'static [&'static str] {
@@ -71,6 +129,7 @@ pub const SWAGGERS: &[(&str, &str)] = &[
     (blob_container::KIND, "azure-rest-api-specs/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json"),
     (identity::KIND, "azure-rest-api-specs/specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"),
     (role_assignment::KIND, "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"),
+    (role_definition::KIND, "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json"),
     (gallery::KIND, "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json"),
     (gallery_image::KIND, "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json"),
     (image_template::KIND, "azure-rest-api-specs/specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json"),
@@ -91,6 +150,7 @@ mod tests {
         (blob_container::KIND, blob_container::API_VERSION),
         (identity::KIND, identity::API_VERSION),
         (role_assignment::KIND, role_assignment::API_VERSION),
+        (role_definition::KIND, role_definition::API_VERSION),
         (gallery::KIND, gallery::API_VERSION),
         (gallery_image::KIND, gallery_image::API_VERSION),
         (image_template::KIND, image_template::API_VERSION),
@@ -112,6 +172,31 @@ mod tests {
             assert!(declared.starts_with(api_version), "{kind}: we send {api_version}, {swagger} declares {declared}");
             assert!(swagger.contains(&format!("/{api_version}/")), "{kind}: {swagger} is not the {api_version} folder");
         }
+        assert_eq!(API_VERSIONS.len(), SWAGGERS.len(), "every kind with a swagger is checked");
+    }
+
+    #[test]
+    fn every_kind_has_a_short_name() {
+        for (kind, _) in SWAGGERS {
+            assert_ne!(short_name(kind), *kind, "{kind} has no short name");
+        }
+        assert_eq!(short_name("Microsoft.Web/sites"), "Microsoft.Web/sites");
+    }
+
+    #[test]
+    fn scopes_contain_what_lies_below_them_ignoring_case() {
+        let group = "/subscriptions/s/resourceGroups/rg-agents";
+        assert!(is_within("/subscriptions/s/resourcegroups/RG-agents/providers/x/y", group));
+        assert!(is_within(group, group));
+        assert!(!is_within("/subscriptions/s/resourceGroups/rg-agents-2/providers/x/y", group));
+        assert!(!is_within("/subscriptions/s/resourceGroups", group));
+        assert_eq!(short_scope(group), "resourceGroups/rg-agents");
+        assert_eq!(subscription_of(group), Some("s"));
+        assert_eq!(subscription_of("/providers/Microsoft.Management/managementGroups/mg"), None);
+        assert_eq!(
+            short_scope(&format!("{group}/providers/Microsoft.Storage/storageAccounts/st")),
+            "storageAccounts/st"
+        );
     }
 }
 
@@ -195,6 +280,22 @@ mod official_examples {
         ];
         for (label, body) in examples(dir, &names) {
             assert_kept::<role_assignment::RoleAssignment>(&label, &body);
+        }
+    }
+
+    #[test]
+    fn role_definitions() {
+        let dir = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/examples";
+        let names = [
+            "PutRoleDefinition.json",
+            "GetRoleDefinitionById.json",
+            "GetRoleDefinitionByName.json",
+            "GetRoleDefinitionAtScope.json",
+        ];
+        let bodies = examples(dir, &names);
+        assert!(bodies.iter().any(|(label, _)| label.starts_with("PutRoleDefinition.json response 201")));
+        for (label, body) in bodies {
+            assert_kept::<role_definition::RoleDefinition>(&label, &body);
         }
     }
 

@@ -10,6 +10,7 @@ use super::Tags;
 
 pub const KIND: &str = "Microsoft.Network/natGateways";
 pub const API_VERSION: &str = "2024-05-01";
+pub const SHORT_NAME: &str = "NAT gateway";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatGateway {

@@ -9,6 +9,8 @@ use super::Tags;
 pub const ADDRESS_KIND: &str = "Microsoft.Network/publicIPAddresses";
 pub const PREFIX_KIND: &str = "Microsoft.Network/publicIPPrefixes";
 pub const API_VERSION: &str = "2024-05-01";
+pub const ADDRESS_SHORT_NAME: &str = "public IP";
+pub const PREFIX_SHORT_NAME: &str = "public IP prefix";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicIpAddress {

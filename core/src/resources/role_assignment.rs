@@ -1,29 +1,13 @@
-//! `Microsoft.Authorization/roleAssignments`: least-privilege grants of the Image Builder identity.
+//! `Microsoft.Authorization/roleAssignments`: the Image Builder identity's grants, one role at one
+//! scope each.
 
 use serde::{Deserialize, Serialize};
 
 pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
 pub const API_VERSION: &str = "2022-04-01";
+pub const SHORT_NAME: &str = "role assignment";
 
-/// Built-in role `Contributor`.
-pub const CONTRIBUTOR: BuiltInRole = BuiltInRole { name: "Contributor", id: "b24988ac-6180-42a0-ab88-20f7382dd24c" };
-/// Built-in role `Storage Blob Data Reader`.
-pub const STORAGE_BLOB_DATA_READER: BuiltInRole =
-    BuiltInRole { name: "Storage Blob Data Reader", id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1" };
-
-/// A built-in Azure role: display name and role definition GUID (the same in every tenant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BuiltInRole {
-    pub name: &'static str,
-    pub id: &'static str,
-}
-
-impl BuiltInRole {
-    /// `/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{id}`.
-    pub fn definition_id(&self, subscription: &str) -> String {
-        format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{}", self.id)
-    }
-}
+pub use super::built_in_roles::{BuiltInRole, CONTRIBUTOR, STORAGE_BLOB_DATA_READER};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAssignment {
@@ -40,11 +24,12 @@ pub struct RoleAssignmentProperties {
     pub description: Option<String>,
 }
 
-/// The assignment's name: a GUID derived from scope, role and principal, so a re-run addresses
-/// the same assignment instead of creating a duplicate (ARM refuses a second assignment of the
-/// same role to the same principal at the same scope with `RoleAssignmentExists`).
-pub fn name(scope: &str, role: &BuiltInRole, principal: &str) -> String {
-    let key = format!("{}|{}|{}", scope.to_lowercase(), role.id, principal.to_lowercase());
+/// The assignment's name: a GUID derived from scope, role (the role definition's GUID) and
+/// principal, so a re-run addresses the same assignment instead of creating a duplicate (ARM
+/// refuses a second assignment of the same role to the same principal at the same scope with
+/// `RoleAssignmentExists`).
+pub fn name(scope: &str, role_guid: &str, principal: &str) -> String {
+    let key = format!("{}|{}|{}", scope.to_lowercase(), role_guid.to_lowercase(), principal.to_lowercase());
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, key.as_bytes()).to_string()
 }
 
@@ -59,10 +44,19 @@ mod tests {
 
     #[test]
     fn names_are_stable_guids_and_ignore_case_of_ids() {
-        let a = name("/subscriptions/s/resourceGroups/RG", &CONTRIBUTOR, "/x/identity");
-        let b = name("/subscriptions/s/resourcegroups/rg", &CONTRIBUTOR, "/X/IDENTITY");
+        let a = name("/subscriptions/s/resourceGroups/RG", CONTRIBUTOR.id, "/x/identity");
+        let b = name("/subscriptions/s/resourcegroups/rg", CONTRIBUTOR.id, "/X/IDENTITY");
         assert_eq!(a, b);
         assert_eq!(uuid::Uuid::parse_str(&a).unwrap().get_version_num(), 5);
-        assert_ne!(a, name("/subscriptions/s/resourceGroups/RG", &STORAGE_BLOB_DATA_READER, "/x/identity"));
+        assert_ne!(a, name("/subscriptions/s/resourceGroups/RG", STORAGE_BLOB_DATA_READER.id, "/x/identity"));
+        // The key is unchanged from earlier releases, so existing assignments keep their names.
+        assert_eq!(
+            name("/subscriptions/s/resourceGroups/rg", CONTRIBUTOR.id, "/x/identity"),
+            uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_URL,
+                b"/subscriptions/s/resourcegroups/rg|b24988ac-6180-42a0-ab88-20f7382dd24c|/x/identity"
+            )
+            .to_string()
+        );
     }
 }

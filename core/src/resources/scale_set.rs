@@ -13,6 +13,7 @@ use crate::aib::OsType;
 
 pub const KIND: &str = "Microsoft.Compute/virtualMachineScaleSets";
 pub const API_VERSION: &str = "2024-07-01";
+pub const SHORT_NAME: &str = "scale set";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleSet {

@@ -6,6 +6,7 @@ use super::Tags;
 
 pub const KIND: &str = "Microsoft.Storage/storageAccounts";
 pub const API_VERSION: &str = "2023-05-01";
+pub const SHORT_NAME: &str = "storage account";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageAccount {

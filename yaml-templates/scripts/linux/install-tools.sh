@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the baseline tools of a Linux build-agent image (seed 000's list): Azure CLI,
-# PowerShell 7, .NET SDK, Terraform, azcopy and the PowerShell modules pipelines expect.
+# Installs the baseline tools of a Linux build-agent image: Azure CLI, PowerShell 7, .NET SDK,
+# Terraform, azcopy and the PowerShell modules pipelines expect.
 # Runs as root through Image Builder's Shell customizer. The Azure Pipelines agent itself is
 # NOT installed: Azure DevOps installs it on each scale-set instance.
 set -euo pipefail

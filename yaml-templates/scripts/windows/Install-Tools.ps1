@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-    Installs the baseline tools of a Windows build-agent image (seed 000's list).
+    Installs the baseline tools of a Windows build-agent image.
 .DESCRIPTION
     Runs elevated through Image Builder's PowerShell customizer: Chocolatey, Azure CLI,
     PowerShell 7, Terraform, azcopy and the PowerShell modules pipelines expect.
