@@ -20,14 +20,15 @@ pub enum Command {
     /// Show what a deployment would change: create, update (with the fields) or no change per
     /// resource; with --offline, the desired state of every resource without calling Azure.
     Plan(PlanArgs),
-    /// Deploy the infrastructure: resource group, storage and scripts, identity and roles, gallery
-    /// and image definition.
+    /// Deploy the infrastructure: resource group, storage and scripts, identity and its roles (a
+    /// custom least-privilege role, or Contributor with imageBuilderRole "contributor"), gallery and
+    /// image definition.
     #[command(subcommand)]
     Infra(InfraCommand),
     /// Build the image with Azure VM Image Builder, or follow a build.
     #[command(subcommand)]
     Image(ImageCommand),
-    /// Run the steps of a scope in order: infra, then image build (seed 000's scopes).
+    /// Run the steps of a scope in order: infra, then image build (the image pipeline's scopes).
     Up(UpArgs),
     /// Validate parameter files without calling Azure.
     Validate(ValidateArgs),
@@ -35,7 +36,7 @@ pub enum Command {
     Schema(SchemaArgs),
 }
 
-/// Which parameter file: `--parameters <file>`, or seed 000's `<dir>/<env>.parameters.<os>.json`.
+/// Which parameter file: `--parameters <file>`, or `<dir>/<env>.parameters.<os>.json`.
 #[derive(Debug, Args)]
 pub struct ParameterSelection {
     /// Parameter file (JSON or YAML).
@@ -135,7 +136,7 @@ pub struct UpArgs {
     pub deploy: DeployArgs,
     #[command(flatten)]
     pub follow: FollowArgs,
-    /// Start the image build and return without waiting for it (seed 000's "Wait for image build" off).
+    /// Start the image build and return without waiting for it (the pipeline's "wait for image build" off).
     #[arg(long)]
     pub no_wait: bool,
 }
@@ -144,7 +145,7 @@ pub struct UpArgs {
 pub enum ImageCommand {
     /// Upload the scripts, create (or reuse) the Image Builder template and start its run.
     Build(BuildArgs),
-    /// Follow a build to its end (seed 000's Wait-ForImageBuild).
+    /// Follow a build to its end: sub-states, the customization log, Image Builder's error.
     Wait(WaitArgs),
     /// Delete old templates of the family, orphaned staging groups and old image versions
     /// (a dry run unless --yes).
@@ -207,7 +208,8 @@ pub struct WaitArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Parameter files; with none, every `*.parameters.*.json|yaml|yml` in --parameters-dir.
+    /// Parameter files, folders of them or globs (`params/*.json`); with none, every
+    /// `*.parameters.*.json|yaml|yml` in --parameters-dir. JSON schemas among them are skipped.
     pub files: Vec<PathBuf>,
     /// Folder searched when no file is given.
     #[arg(long, default_value = "yaml-templates/parameters")]

@@ -250,10 +250,21 @@ async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
         .await
 }
 
+/// Validates the files named (folders and globs expanded, JSON schemas skipped), or those of
+/// --parameters-dir.
 fn validate(args: ValidateArgs) -> Result<(), Failure> {
-    let files = if args.files.is_empty() { parameter_files_in(&args.parameters_dir)? } else { args.files };
+    use params::discover;
+    let usage = |e: discover::DiscoverError| Failure::Usage(e.to_string());
+    let found = if args.files.is_empty() {
+        discover::Found { files: discover::in_folder(&args.parameters_dir).map_err(usage)?, schemas: Vec::new() }
+    } else {
+        discover::expand(&args.files).map_err(usage)?
+    };
+    for schema in &found.schemas {
+        println!("skipped: {} (a JSON schema, not a parameter file)", schema.display());
+    }
     let mut problems = Vec::new();
-    for file in &files {
+    for file in &found.files {
         match params::load(file) {
             Ok(_) => println!("ok: {}", file.display()),
             Err(diagnostics) => problems.push(diagnostics.to_string()),
@@ -264,30 +275,6 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
     } else {
         Err(Failure::Usage(problems.join("\n")))
     }
-}
-
-fn parameter_files_in(dir: &Path) -> Result<Vec<PathBuf>, Failure> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        Failure::Usage(format!(
-            "{}: cannot list parameter files: {e} — pass --parameters-dir or file names",
-            dir.display()
-        ))
-    })?;
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|path| {
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            name.contains(".parameters.") && [".json", ".yaml", ".yml"].iter().any(|ext| name.ends_with(ext))
-        })
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(Failure::Usage(format!(
-            "{}: no *.parameters.<os>.json files — pass --parameters-dir or file names",
-            dir.display()
-        )));
-    }
-    Ok(files)
 }
 
 fn schema(args: SchemaArgs) -> Result<(), Failure> {
