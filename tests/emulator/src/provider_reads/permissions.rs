@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::arm::crud::check_parents;
 use crate::arm::endpoint::{Endpoint, Request};
 use crate::arm::error::{json_response, ArmError};
+use crate::arm::path::segments;
 use crate::authz;
 
 /// The permissions routes (the group's first; a resource's is any deeper scope in a group).
@@ -60,8 +61,12 @@ fn handle(request: &Request<'_>) -> Result<Response, ArmError> {
         None => authz::caller::principal_id(&app.config.client_id),
     };
     let blocks = app.state.read(|store| {
-        check_parents(store, &app.registry, &format!("{scope}/providers/Microsoft.Authorization/permissions"))?;
-        Ok::<_, ArmError>(authz::permissions_at(store, &principal, &scope))
+        check_parents(store, &app.registry, &scope)?;
+        let missing = app.registry.item(&segments(&scope)).filter(|target| store.get(&target.id).is_none());
+        match missing {
+            Some(target) => Err(target.not_found()),
+            None => Ok(authz::permissions_at(store, &principal, &scope)),
+        }
     })?;
     Ok(json_response(StatusCode::OK, &json!({ "value": authz::permissions_json(&blocks) })))
 }

@@ -164,7 +164,7 @@ async fn run_state(h: &Harness, path: &str) -> Value {
 }
 
 /// Polls the template until its build ends; the sub-states seen while running and the final status.
-async fn wait_build(h: &Harness, path: &str) -> (Vec<String>, Value) {
+pub async fn wait_build(h: &Harness, path: &str) -> (Vec<String>, Value) {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut seen: Vec<String> = Vec::new();
     loop {

@@ -246,3 +246,129 @@ async fn image_builder_traffic_passes_oav() {
     );
     crate::support::cleanup(&[&traffic, &reports]);
 }
+
+/// Role definitions, role assignments (and their 400 / 403 answers), permissions, providers, VM sizes and
+/// usages: the routes of access control and of a pre-flight check.
+async fn access_and_offer_flow(h: &Harness) {
+    use crate::offer::{COMPUTE_API, RESOURCES_API};
+    use crate::roles::{assignment, custom_role, definition_path, definitions, group};
+    let ok = |r: &crate::support::Reply| assert!(r.status.is_success(), "{:?} {:?}", r.status, r.body);
+    let status = |r: &crate::support::Reply, s: StatusCode| assert_eq!(r.status, s, "{:?}", r.body);
+    let rg = group(h, "rg-oav-access").await;
+    let guid = "4f5e6d7c-8b9a-4c0d-9e1f-2a3b4c5d6e7f";
+    let role = custom_role("agentpool oav role", &["Microsoft.Compute/galleries/read"], &[&rg]);
+    status(&h.put(&definition_path(&rg, guid), role.clone()).await, StatusCode::CREATED);
+    status(&h.put(&definition_path(&rg, guid), role).await, StatusCode::CREATED);
+    ok(&h.get(&definition_path(&rg, guid)).await);
+    ok(&h.get(&definition_path(&h.sub(""), "b24988ac-6180-42a0-ab88-20f7382dd24c")).await);
+    ok(&h.get(&definitions(&rg, "&$filter=roleName%20eq%20'agentpool%20oav%20role'")).await);
+    ok(&h.get(&definitions(&h.sub(""), "")).await);
+    status(&h.get(&definition_path(&rg, "0a0b0c0d-0000-4000-8000-000000000000")).await, StatusCode::NOT_FOUND);
+
+    let principal = "ce2ce14e-85d7-4629-bdbc-454d0519d987";
+    let at =
+        |name: &str| format!("{rg}/providers/Microsoft.Authorization/roleAssignments/{name}?api-version={AUTHZ_API}");
+    let assigned = at("8c7d6e5f-4a3b-4c2d-8e1f-0a9b8c7d6e5f");
+    status(&h.put(&assigned, assignment(h, guid, principal)).await, StatusCode::CREATED);
+    let missing = assignment(h, "b24988ac-6180-4239-a0b6-7bc3cbd6f6e8", principal);
+    status(&h.put(&at("9c7d6e5f-4a3b-4c2d-8e1f-0a9b8c7d6e5f"), missing).await, StatusCode::BAD_REQUEST);
+    status(&h.delete(&definition_path(&rg, guid)).await, StatusCode::CONFLICT);
+    ok(&h.delete(&assigned).await);
+    status(&h.delete(&definition_path(&rg, guid)).await, StatusCode::OK);
+    status(&h.delete(&definition_path(&rg, guid)).await, StatusCode::NO_CONTENT);
+
+    let permissions =
+        |scope: &str| format!("{scope}/providers/Microsoft.Authorization/permissions?api-version={AUTHZ_API}");
+    ok(&h
+        .get(&h.sub(&format!(
+            "/resourcegroups/rg-oav-access/providers/Microsoft.Authorization/permissions?api-version={AUTHZ_API}"
+        )))
+        .await);
+    status(
+        &h.get(&h.sub(&format!(
+            "/resourcegroups/rg-nope/providers/Microsoft.Authorization/permissions?api-version={AUTHZ_API}"
+        )))
+        .await,
+        StatusCode::NOT_FOUND,
+    );
+    let gallery = format!("{rg}/providers/Microsoft.Compute/galleries/gal_access");
+    let r = h.put(&format!("{gallery}?api-version={GALLERY_API}"), json!({"location": "westeurope"})).await;
+    h.wait_async_operation(&r.header("azure-asyncoperation").unwrap()).await;
+    ok(&h.get(&permissions(&gallery)).await);
+
+    ok(&h.get(&h.sub(&format!("/providers?api-version={RESOURCES_API}"))).await);
+    ok(&h.get(&h.sub(&format!("/providers/Microsoft.VirtualMachineImages?api-version={RESOURCES_API}"))).await);
+    ok(&h
+        .call(
+            reqwest::Method::POST,
+            &h.sub(&format!("/providers/Microsoft.VirtualMachineImages/register?api-version={RESOURCES_API}")),
+            None,
+        )
+        .await);
+    let compute = |location: &str, leaf: &str| {
+        h.sub(&format!("/providers/Microsoft.Compute/locations/{location}/{leaf}?api-version={COMPUTE_API}"))
+    };
+    ok(&h.get(&compute("westeurope", "vmSizes")).await);
+    ok(&h.get(&compute("westeurope", "usages")).await);
+    status(&h.get(&compute("atlantis", "usages")).await, StatusCode::BAD_REQUEST);
+}
+
+/// What a caller with Contributor only is refused (403 AuthorizationFailed).
+async fn contributor_flow(h: &Harness) {
+    use crate::roles::{assignment, custom_role, definition_path, group};
+    let rg = group(h, "rg-oav-contributor").await;
+    let path = format!("{rg}/providers/Microsoft.Authorization/roleAssignments/5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a?api-version={AUTHZ_API}");
+    let r = h
+        .put(&path, assignment(h, "b24988ac-6180-42a0-ab88-20f7382dd24c", "ce2ce14e-85d7-4629-bdbc-454d0519d987"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    let role = custom_role("refused", &["*/read"], &[&rg]);
+    let r = h.put(&definition_path(&rg, "6d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"), role).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn access_control_and_offer_traffic_passes_oav() {
+    let specs = specs_dir().join("azure-rest-api-specs/specification");
+    assert!(specs.is_dir(), "specs missing at {} (set AGENTPOOL_SPECS_DIR)", specs.display());
+    assert!(oav().exists(), "oav missing at {} (run `npm ci` in tests/node)", oav().display());
+    let traffic = temp_dir("oav-access-traffic");
+    let mut config = Config::for_tests();
+    config.traffic_dir = Some(traffic.clone());
+    config.lro_delay_ms = 50;
+    let h = Harness::start(config.clone()).await;
+    access_and_offer_flow(&h).await;
+    h.stop().await;
+    config.caller_role = vec![agentpool_emulator::authz::caller::CallerRole::parse("Contributor").unwrap()];
+    let h = Harness::start(config).await;
+    contributor_flow(&h).await;
+    h.stop().await;
+
+    let authorization = "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01";
+    let cases = [
+        // RoleDefinitions_CreateOrUpdate / Get / List / Delete, Permissions_ListForResourceGroup. oav 4.0.3 cannot
+        // match Permissions_ListForResource (its namespace is a path parameter) nor the Providers_* paths (no
+        // namespace: it throws on Providers_List); `swagger::offer_bodies_fit_the_swagger` checks those bodies.
+        (format!("{authorization}/authorization-RoleDefinitionsCalls.json"), 5),
+        (format!("{authorization}/authorization-RoleAssignmentsCalls.json"), 2),
+        ("compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/computeRPCommon.json".to_string(), 2),
+    ];
+    let reports = temp_dir("oav-access-reports");
+    let mut failures = Vec::new();
+    for (i, (spec, min_covered)) in cases.iter().enumerate() {
+        let report = run_oav(&traffic, &specs.join(spec), &reports.join(format!("{i}.json")));
+        let covered = report["coveredOperations"].as_u64().unwrap_or(0);
+        let errors = report["errors"].as_array().cloned().unwrap_or_default();
+        if covered < *min_covered || !errors.is_empty() || report["failedOperations"].as_u64() != Some(0) {
+            failures.push(format!("{spec}: covered {covered} (want ≥ {min_covered}), errors {}", Value::Array(errors)));
+        }
+    }
+    assert!(failures.is_empty(), "oav found problems:\n{}", failures.join("\n"));
+    let statuses: Vec<String> = std::fs::read_dir(&traffic)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|t| serde_json::from_str::<Value>(&t).unwrap()["liveResponse"]["statusCode"].as_str().unwrap().to_string())
+        .collect();
+    assert!(statuses.iter().any(|s| s == "403") && statuses.iter().any(|s| s == "400"), "{statuses:?}");
+    crate::support::cleanup(&[&traffic, &reports]);
+}
