@@ -13,6 +13,7 @@ pub mod image;
 pub mod naming;
 pub mod params;
 pub mod plan;
+pub mod preflight;
 pub mod resources;
 pub mod scripts;
 pub mod suggest;

@@ -1,0 +1,110 @@
+//! Preflight: what would make a deploy or a build fail later, found in seconds with reads only.
+//!
+//! Four checks, every problem reported at once as one line with its fix ([`Report`]):
+//! - the resource providers the steps need are registered ([`providers`]);
+//! - Azure VM Image Builder is offered in the location ([`providers::image_builder_location`]);
+//! - the deploying principal has the rights the desired state needs on each scope it writes
+//!   ([`requirements`], [`permissions`], [`rights`]), naming a built-in role that grants what is
+//!   missing ([`roles`]);
+//! - the regions offer the VM sizes, and the regional vCPU quota of each family covers the build
+//!   VM and the scale set at its largest ([`quota`], [`family`]).
+//!
+//! The reads ([`reads`]) are GETs, made concurrently; nothing is written. The checks themselves
+//! are pure functions of what was read, tested on Azure's answers.
+//!
+//! ```no_run
+//! # async fn example(arm: agentpool_core::arm::ArmClient, caller: agentpool_core::preflight::Caller,
+//! #     desired: agentpool_core::plan::DesiredState, parameters: agentpool_core::params::Parameters)
+//! #     -> Result<(), Box<dyn std::error::Error>> {
+//! use agentpool_core::{events::Discard, plan::Stage, preflight};
+//! let target = preflight::Target { desired: &desired, parameters: &parameters,
+//!     subscription: "00000000-0000-0000-0000-000000000000", stages: &[Stage::Infra, Stage::Image] };
+//! let report = preflight::run(&arm, &caller, &target, &Discard).await?;
+//! if !report.passed() {
+//!     eprintln!("{report}");
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod family;
+pub mod finding;
+pub mod permissions;
+pub mod principal;
+pub mod providers;
+pub mod quota;
+pub mod reads;
+pub mod requirements;
+pub mod rights;
+pub mod roles;
+
+use std::collections::BTreeSet;
+
+pub use finding::{Check, Finding, Report, Severity};
+pub use reads::{Caller, ReadError};
+
+use crate::arm::ArmClient;
+use crate::events::{Event, EventSink};
+use crate::params::Parameters;
+use crate::plan::{DesiredState, Stage};
+
+/// What to check: a parameter file's desired state, for the steps about to run.
+pub struct Target<'a> {
+    pub desired: &'a DesiredState,
+    pub parameters: &'a Parameters,
+    pub subscription: &'a str,
+    /// The stages whose writes need rights; providers, sizes and quota are checked always.
+    pub stages: &'a [Stage],
+}
+
+/// Runs every check against Azure and reports all findings.
+pub async fn run(
+    arm: &ArmClient,
+    caller: &Caller,
+    target: &Target<'_>,
+    sink: &dyn EventSink,
+) -> Result<Report, ReadError> {
+    let needed = requirements::required(target.desired, target.stages);
+    let scopes: BTreeSet<requirements::Scope> = needed.keys().map(|right| right.scope.clone()).collect();
+    let demands = quota::demands(target.parameters);
+    let locations: BTreeSet<String> = demands.iter().map(|d| d.location.clone()).collect();
+    sink.emit(Event::Note(format!(
+        "preflight: {} resource providers, {} rights on {} scope{}, VM sizes and vCPU quota in {}",
+        providers::REQUIRED.len(),
+        needed.len(),
+        scopes.len(),
+        if scopes.len() == 1 { "" } else { "s" },
+        locations.iter().cloned().collect::<Vec<_>>().join(", ")
+    )));
+    let before = arm.counts().snapshot().get;
+    let facts = reads::read(arm, caller, target.subscription, &scopes, &locations).await?;
+    let reads = arm.counts().snapshot().get.saturating_sub(before);
+
+    let mut findings = provider_findings(&facts, target);
+    findings.extend(rights::check(&needed, &facts.rights));
+    findings.extend(quota::check(&demands, &facts.regions));
+    Ok(Report::new(&target.desired.parameters_file, findings, reads as u64))
+}
+
+fn provider_findings(facts: &reads::Facts, target: &Target<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (namespace, needed_by) in providers::REQUIRED {
+        match facts.providers.get(*namespace) {
+            Some(Ok(provider)) => {
+                findings.extend(providers::registration(namespace, needed_by, provider.as_ref(), target.subscription));
+            }
+            Some(Err(why)) => findings.push(Finding::warning(
+                Check::Providers,
+                format!("the registration of {namespace} could not be read ({why}); it was not checked"),
+                format!("check it with `az provider show --namespace {namespace} --query registrationState`"),
+            )),
+            None => {}
+        }
+    }
+    if let Some(Ok(Some(image_builder))) = facts.providers.get(providers::IMAGE_BUILDER) {
+        findings.extend(providers::image_builder_location(image_builder, &target.parameters.location));
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! The rights the deploy needs against what the caller has: one finding per scope and what is
+//! missing there, naming what needs it and a built-in role that grants it.
+
+use std::collections::BTreeMap;
+
+use super::finding::{Check, Finding};
+use super::permissions::{allowed, Plane};
+use super::reads::Granted;
+use super::requirements::{Right, Scope};
+use super::roles;
+
+/// Findings for every right in `needed` that `granted` does not allow — rights of one scope
+/// and plane needed by the same resources share a line — and a warning per scope whose rights
+/// could not be read.
+pub fn check(needed: &BTreeMap<Right, Vec<String>>, granted: &BTreeMap<Scope, Granted>) -> Vec<Finding> {
+    let mut missing: BTreeMap<(&Scope, Plane, &[String]), Missing> = BTreeMap::new();
+    let mut unreadable: BTreeMap<&Scope, &str> = BTreeMap::new();
+    for (right, needed_for) in needed {
+        match granted.get(&right.scope) {
+            Some(Granted::Known { blocks, group_exists }) => {
+                if !allowed(blocks, &right.action, right.plane) {
+                    let entry = missing
+                        .entry((&right.scope, right.plane, needed_for))
+                        .or_insert(Missing { actions: Vec::new(), group_exists: *group_exists });
+                    entry.actions.push(&right.action);
+                }
+            }
+            Some(Granted::Unknown(why)) => {
+                unreadable.insert(&right.scope, why);
+            }
+            None => {
+                unreadable.insert(&right.scope, "not read");
+            }
+        }
+    }
+    let mut findings: Vec<Finding> = missing
+        .into_iter()
+        .map(|((scope, plane, needed_for), gap)| finding(scope, plane, &gap.actions, needed_for, gap.group_exists))
+        .collect();
+    findings.extend(unreadable.into_iter().map(|(scope, why)| {
+        Finding::warning(
+            Check::Permissions,
+            format!("the deploying principal's rights on {scope} could not be read ({why}); they were not checked"),
+            "run preflight again, or check the role assignments in the Azure portal (Access control (IAM))",
+        )
+    }));
+    findings
+}
+
+/// The actions missing at one scope for the same resources.
+struct Missing<'a> {
+    actions: Vec<&'a str>,
+    group_exists: bool,
+}
+
+fn finding(scope: &Scope, plane: Plane, actions: &[&str], needed_for: &[String], group_exists: bool) -> Finding {
+    let kind = match (plane, actions.len()) {
+        (Plane::Control, 1) => "",
+        (Plane::Control, _) => "actions ",
+        (Plane::Data, 1) => "data action ",
+        (Plane::Data, _) => "data actions ",
+    };
+    let where_ = if group_exists || matches!(scope, Scope::Subscription { .. }) {
+        scope.to_string()
+    } else {
+        format!("{scope} (not created yet: rights come from subscription {})", scope.subscription())
+    };
+    // A role cannot be assigned on a group that does not exist yet: the subscription, then.
+    let assign_at = if group_exists { scope.id() } else { format!("/subscriptions/{}", scope.subscription()) };
+    let what = if actions.len() == 1 { "it" } else { "them" };
+    let fix = match roles::narrowest_granting(actions, plane) {
+        Some(role) => format!(
+            "assign the deploying principal {} ({}), or a role with {what}, at {assign_at}: `az role assignment create --assignee <its object id> --role \"{}\" --scope {assign_at}`",
+            role.name, role.id, role.name
+        ),
+        None => format!("assign the deploying principal a role with {what} at {assign_at}"),
+    };
+    Finding::blocking(
+        Check::Permissions,
+        format!(
+            "the deploying principal lacks {kind}{} on {where_}, needed for {}",
+            actions.join(" and "),
+            summarize(needed_for)
+        ),
+        fix,
+    )
+}
+
+/// `storage account st, 2 role assignments` — names that are GUIDs counted, long lists cut.
+fn summarize(needed_for: &[String]) -> String {
+    let mut named: Vec<String> = Vec::new();
+    let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in needed_for {
+        match item.rsplit_once(' ') {
+            Some((kind, name)) if uuid::Uuid::parse_str(name).is_ok() => *counted.entry(kind).or_default() += 1,
+            _ => named.push(item.clone()),
+        }
+    }
+    named
+        .extend(counted.into_iter().map(|(kind, n)| if n == 1 { format!("a {kind}") } else { format!("{n} {kind}s") }));
+    const SHOWN: usize = 3;
+    if named.len() > SHOWN {
+        let more = named.len() - SHOWN;
+        named.truncate(SHOWN);
+        named.push(format!("{more} more"));
+    }
+    match named.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        Some((last, _)) => last.clone(),
+        None => "the deploy".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preflight::permissions::PermissionBlock;
+    use crate::preflight::Severity;
+
+    const SUB: &str = "00000000-0000-0000-0000-000000000000";
+
+    fn group(name: &str) -> Scope {
+        Scope::ResourceGroup { subscription: SUB.into(), name: name.into() }
+    }
+
+    fn role(name: &str) -> PermissionBlock {
+        roles::ADVISED.iter().find(|r| r.role.name == name).unwrap().block()
+    }
+
+    fn needs() -> BTreeMap<Right, Vec<String>> {
+        let image = group("rg-agents-sbx");
+        BTreeMap::from([
+            (
+                Right::new(image.clone(), "Microsoft.Storage/storageAccounts/write", Plane::Control),
+                vec!["storage account stagentssbxscripts".into()],
+            ),
+            (
+                Right::new(image.clone(), "Microsoft.Authorization/roleAssignments/write", Plane::Control),
+                vec![
+                    "role assignment 5d2a3b9e-7c41-5f8a-9b0e-2c6d4f1a8e37".into(),
+                    "role assignment 0b6c1e5f-3a2d-5e4b-8c9f-7d1a2b3c4e5f".into(),
+                ],
+            ),
+            (
+                Right::new(image, "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write", Plane::Data),
+                vec!["uploading the scripts to blob container aibscripts".into()],
+            ),
+        ])
+    }
+
+    #[test]
+    fn owner_passes() {
+        let granted = BTreeMap::from([(
+            group("rg-agents-sbx"),
+            Granted::Known { blocks: vec![role("Owner"), role("Storage Blob Data Contributor")], group_exists: true },
+        )]);
+        assert_eq!(check(&needs(), &granted), []);
+    }
+
+    #[test]
+    fn contributor_alone_lacks_role_assignments_and_blob_data() {
+        let granted = BTreeMap::from([(
+            group("rg-agents-sbx"),
+            Granted::Known { blocks: vec![role("Contributor")], group_exists: true },
+        )]);
+        let findings = check(&needs(), &granted);
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        assert_eq!(
+            findings[0].line("sbx.parameters.linux.json"),
+            "sbx.parameters.linux.json: the deploying principal lacks Microsoft.Authorization/roleAssignments/write on resource group rg-agents-sbx, needed for 2 role assignments — assign the deploying principal Role Based Access Control Administrator (f58310d9-a9f6-439a-9e8d-f62e7b41a168), or a role with it, at /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-agents-sbx: `az role assignment create --assignee <its object id> --role \"Role Based Access Control Administrator\" --scope /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-agents-sbx`"
+        );
+        assert!(findings[1].what.starts_with("the deploying principal lacks data action Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"), "{}", findings[1].what);
+        assert!(
+            findings[1].fix.contains("Storage Blob Data Contributor (ba92f5b4-2d11-453d-a403-e96b0029c9fe)"),
+            "{}",
+            findings[1].fix
+        );
+    }
+
+    #[test]
+    fn a_group_not_created_yet_is_judged_and_fixed_at_the_subscription() {
+        let granted = BTreeMap::from([(
+            group("rg-agents-sbx"),
+            Granted::Known { blocks: vec![role("Contributor")], group_exists: false },
+        )]);
+        let findings = check(&needs(), &granted);
+        assert!(findings[0].what.contains("resource group rg-agents-sbx (not created yet: rights come from subscription 00000000-0000-0000-0000-000000000000)"), "{}", findings[0].what);
+        assert!(
+            findings[0].fix.ends_with("--scope /subscriptions/00000000-0000-0000-0000-000000000000`"),
+            "{}",
+            findings[0].fix
+        );
+    }
+
+    #[test]
+    fn unreadable_rights_warn_once_per_scope() {
+        let granted = BTreeMap::from([(group("rg-agents-sbx"), Granted::Unknown("403 Forbidden".into()))]);
+        let findings = check(&needs(), &granted);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Warning);
+        assert!(findings[0].what.contains("(403 Forbidden)"));
+    }
+
+    #[test]
+    fn long_lists_are_cut_and_guid_names_counted() {
+        let items: Vec<String> = [
+            "gallery a",
+            "image definition b",
+            "storage account c",
+            "managed identity d",
+            "role assignment 5d2a3b9e-7c41-5f8a-9b0e-2c6d4f1a8e37",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(summarize(&items), "gallery a, image definition b, storage account c and 2 more");
+        assert_eq!(summarize(&items[4..]), "a role assignment");
+        assert_eq!(summarize(&items[..2]), "gallery a and image definition b");
+    }
+}
