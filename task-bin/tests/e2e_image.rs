@@ -13,7 +13,8 @@ fn stderr(output: &std::process::Output) -> String {
 
 #[test]
 fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template() {
-    let session = local_azure().session("image-linux", |_| {});
+    // The customization writes its lines over 2½ s: the log is read many times meanwhile.
+    let session = local_azure().session("image-linux", |config| config.aib_phase_ms = phases("customizing=2500"));
     let args = ["up", "--scope", "all", "-e", "sbx", "--os", "linux", "--poll-seconds", "0.2"];
     let first = session.agentpool(&args);
     assert!(first.status.success(), "{}", stderr(&first));
@@ -26,9 +27,11 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     for state in ["Running (Customizing)", "Running (Distributing)", "Succeeded"] {
         assert!(log.contains(&format!("image build of {template}: {state}")), "no {state} in:\n{log}");
     }
-    // The customization log streams while the build runs: the lines of the script steps come
-    // after the Customizing notice and before the build ends.
+    // The customization log streams while the build runs: the lines of the script steps are
+    // printed after the Customizing notice and before the run reaches its last phase (a log read
+    // only once the build ended would print them after the Distributing notice).
     let customizing = log.find(&format!("image build of {template}: Running (Customizing)")).unwrap();
+    let distributing = log.find(&format!("image build of {template}: Running (Distributing)")).unwrap();
     let ended = log.find(&format!("image build of {template}: Succeeded")).unwrap();
     let script =
         log.find("  | [PACKER] ==> azure-arm: Provisioning with shell script: ").expect("no customization log line");
@@ -36,11 +39,12 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
         .find("/aibscripts/linux/install-tools.sh")
         .map(|at| script + at)
         .expect("the install-tools step is missing");
-    assert!(customizing < step && step < ended, "log lines out of order:\n{log}");
+    assert!(customizing < step && step < distributing, "the log did not stream before Distributing:\n{log}");
     assert!(
-        log[customizing..ended].contains("  | [PACKER]     azure-arm: [cleanup] done"),
-        "the script's own output is missing:\n{log}"
+        log[customizing..distributing].contains("  | [PACKER]     azure-arm: [cleanup] done"),
+        "the script's own output is missing before Distributing:\n{log}"
     );
+    assert!(distributing < ended, "{log}");
 
     // The date-based version the plan chose exists in the gallery.
     let versions = format!(
@@ -77,6 +81,12 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
     assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
     traffic::validate(&session);
+}
+
+/// `--aib-phase-ms` values as the emulator parses them, e.g. `customizing=2500`.
+fn phases(spec: &str) -> Vec<agentpool_emulator::kinds::image_templates::settings::PhaseMs> {
+    use clap::Parser;
+    agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", spec]).unwrap().aib_phase_ms
 }
 
 /// The linux example with Image Builder numbering the versions, its scripts copied into the
@@ -159,6 +169,57 @@ fn unchanged_content_reuses_the_template_for_a_new_version_and_a_changed_script_
     assert_ne!(third, second, "a changed script changes the template's name");
     assert_eq!(version("1.0.2")["tags"]["gitCommit"], "c0ffee1");
     assert!(session.arm_get(&template_id, "2024-02-01").is_some(), "the superseded template stays until cleanup");
+    traffic::validate(&session);
+}
+
+#[test]
+fn a_reused_templates_failing_second_run_shows_the_lines_of_its_own_log_only() {
+    let session = local_azure().session("image-log-rerun", |_| {});
+    let file = numbered_by_image_builder(&session, serde_json::json!({}));
+    let file = file.to_str().unwrap();
+    let first = session.agentpool(&["up", "--scope", "all", "--parameters", file, "--poll-seconds", "0.2"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    let template = stdout.lines().find_map(|l| l.strip_prefix("imageTemplateName=")).unwrap().to_owned();
+    let log_of_last_run = || session.admin_text(&format!("logs/{template}?resourceGroup=rg-agents-sbx"));
+    let first_log = log_of_last_run();
+
+    // The template's next run stays queued a while (no log of its own yet: only the first run's
+    // is there), then fails in its cleanup step (the emulator's tags).
+    let id = format!(
+        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{template}",
+        session.ready.subscription_id
+    );
+    let mut tags = session.arm_get(&id, "2024-02-01").unwrap()["tags"].clone();
+    tags["emulator.fail"] = serde_json::json!("customizer:cleanup");
+    tags["emulator.phases"] = serde_json::json!("queued=1500");
+    assert_eq!(session.arm_patch(&id, "2024-02-01", &serde_json::json!({ "tags": tags })), 200);
+
+    let second = session.agentpool(&["image", "build", "--parameters", file, "--wait", "--poll-seconds", "0.2"]);
+    let text = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{text}");
+    assert!(text.contains(&format!("image template {template} exists with the same content: reusing it")), "{text}");
+    let second_log = log_of_last_run();
+    // Each run's log names its run (its start line, its build VM): those lines are its own.
+    let own = |log: &str, other: &str| -> Vec<String> {
+        log.lines().filter(|line| !other.lines().any(|o| o == *line)).map(str::to_owned).collect()
+    };
+    let (first_only, second_only) = (own(&first_log, &second_log), own(&second_log, &first_log));
+    assert!(
+        first_only.iter().any(|l| l.contains("Starting image build"))
+            && second_only.iter().any(|l| l.contains("Starting image build")),
+        "the runs' logs are not told apart:\n{first_log}\n---\n{second_log}"
+    );
+    for line in &first_only {
+        assert!(!text.contains(&format!("  | {line}")), "the previous run's line {line:?} was shown:\n{text}");
+        assert!(!text.contains(&format!("\n{line}\n")), "the previous run's line {line:?} is in the report:\n{text}");
+    }
+    let streamed = |line: &String| text.contains(&format!("  | {line}"));
+    assert!(second_only.iter().any(streamed), "the second run's own lines were not shown:\n{text}");
+    let failure = &text[text.rfind(&format!("image build of {template} ended Failed: ")).expect("the failure")..];
+    let tail = &failure[failure.find("lines of customization.log:").expect("the log tail")..];
+    assert!(second_only.iter().any(|line| tail.contains(line.as_str())), "the tail is not the second run's:\n{tail}");
+    assert!(tail.contains("[cleanup]") || tail.contains("cleanup.sh"), "{tail}");
     traffic::validate(&session);
 }
 

@@ -224,6 +224,54 @@ impl Session {
         response.bytes().expect("blob body").to_vec()
     }
 
+    /// `ETag` and `Last-Modified` of a blob, as Azurite answers a HEAD (Get Blob Properties)
+    /// with an Entra token.
+    pub fn blob_properties(&self, url: &str) -> (String, String) {
+        let response = self
+            .http()
+            .head(url)
+            .bearer_auth(self.token("https://storage.azure.com/.default"))
+            .header("x-ms-version", "2021-10-04")
+            .send()
+            .expect("blob HEAD");
+        assert!(response.status().is_success(), "HEAD {url}: {}", response.status());
+        let header = |name: &str| {
+            let value = response.headers().get(name).unwrap_or_else(|| panic!("HEAD {url}: no {name}"));
+            value.to_str().expect("ASCII header").to_owned()
+        };
+        (header("etag"), header("last-modified"))
+    }
+
+    /// The text of an admin route of the emulator (`/_emulator/<path>`), e.g. `logs/<template>`.
+    pub fn admin_text(&self, path: &str) -> String {
+        let url = format!("{}/_emulator/{path}", self.ready.arm_endpoint);
+        let response = self.http().get(&url).send().expect("admin GET");
+        assert!(response.status().is_success(), "GET {url}: {}", response.status());
+        response.text().expect("text")
+    }
+
+    /// PATCH of an ARM resource on the emulator, waiting until its provisioning ends; the status
+    /// the PATCH answered.
+    pub fn arm_patch(&self, id: &str, api_version: &str, body: &serde_json::Value) -> u16 {
+        let url = format!("{}{id}?api-version={api_version}", self.ready.arm_endpoint);
+        let response = self
+            .http()
+            .patch(url)
+            .bearer_auth(self.token("https://management.azure.com/.default"))
+            .json(body)
+            .send()
+            .expect("ARM PATCH");
+        let status = response.status().as_u16();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.arm_get(id, api_version).and_then(|r| r.pointer("/properties/provisioningState").cloned())
+            != Some(serde_json::json!("Succeeded"))
+        {
+            assert!(std::time::Instant::now() < deadline, "{id} never ended its update");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        status
+    }
+
     /// GET of an ARM resource from the emulator.
     pub fn arm_get(&self, id: &str, api_version: &str) -> Option<serde_json::Value> {
         let url = format!("{}{id}?api-version={api_version}", self.ready.arm_endpoint);

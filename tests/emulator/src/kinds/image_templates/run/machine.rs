@@ -243,7 +243,17 @@ fn enter(run: &mut Run, ctx: &Context<'_>, store: &Store) {
     let Some(&(phase, _)) = run.phases.get(run.phase) else { return };
     match phase {
         Phase::Queued => {}
-        Phase::Building => run.plan = Some(building(ctx, run)),
+        Phase::Building => {
+            // Packer writes customization.log, and it runs from the build on: a queued run has no
+            // log yet (learn.microsoft.com/azure/virtual-desktop/troubleshoot-custom-image-templates).
+            run.append(&format!(
+                "[PACKER] {} Starting image build '{}' of image template '{}'",
+                format_ms(run.start_ms),
+                run.id,
+                ctx.name()
+            ));
+            run.plan = Some(building(ctx, run));
+        }
         Phase::Customizing => {
             run.plan = None;
             let fetches = fetches(ctx, store);
@@ -263,12 +273,6 @@ fn enter(run: &mut Run, ctx: &Context<'_>, store: &Store) {
 
 /// Starts a new build: its first phase.
 pub fn start(run: &mut Run, ctx: &Context<'_>, store: &Store) {
-    run.append(&format!(
-        "[PACKER] {} Starting image build '{}' of image template '{}'",
-        format_ms(run.start_ms),
-        run.id,
-        ctx.name()
-    ));
     enter(run, ctx, store);
 }
 
