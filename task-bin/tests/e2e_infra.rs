@@ -61,20 +61,37 @@ fn up_scope_infra_creates_everything_uploads_the_scripts_and_a_second_run_writes
     }
 
     let scripts = workspace().join("yaml-templates/scripts/linux");
-    for script in ["install-tools.sh", "cleanup.sh"] {
-        let url =
-            format!("https://127.0.0.1:{}/stagentssbxscripts/aibscripts/linux/{script}", local_azure().azurite_port);
-        assert_eq!(
-            session.read_blob(&url),
-            std::fs::read(scripts.join(script)).unwrap(),
-            "{script} differs in Azurite"
-        );
-    }
+    let urls: Vec<String> = ["install-tools.sh", "cleanup.sh"]
+        .iter()
+        .map(|script| {
+            let url = format!(
+                "https://127.0.0.1:{}/stagentssbxscripts/aibscripts/linux/{script}",
+                local_azure().azurite_port
+            );
+            assert_eq!(
+                session.read_blob(&url),
+                std::fs::read(scripts.join(script)).unwrap(),
+                "{script} differs in Azurite"
+            );
+            url
+        })
+        .collect();
+    let blobs =
+        |session: &Session| -> Vec<(String, String)> { urls.iter().map(|u| session.blob_properties(u)).collect() };
+    let uploaded = blobs(&session);
 
     let writes_after_first = session.writes_recorded();
     assert!(writes_after_first >= 8, "the first run wrote {writes_after_first} times");
+    // Azurite's last-modified has whole seconds: a blob sent again a second later would show it.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let second = session.agentpool(&["up", "--scope", "infra", "--parameters", LINUX]);
     assert!(second.status.success(), "second run failed:\n{}", stderr(&second));
+    assert_eq!(
+        blobs(&session),
+        uploaded,
+        "the second run sent scripts again (ETag, Last-Modified):\n{}",
+        stderr(&second)
+    );
     assert_eq!(session.writes_recorded(), writes_after_first, "the second run wrote to Azure:\n{}", stderr(&second));
     assert!(
         stderr(&second).contains("infra: 0 of 8 resources changed, 0 scripts sent, 2 unchanged, 0 writes"),
@@ -178,12 +195,16 @@ fn a_large_script_goes_in_blocks_and_a_same_length_change_is_still_sent() {
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(session.read_blob(&url) == content, "the blob differs from the file");
 
+    let uploaded = session.blob_properties(&url);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let unchanged = session.agentpool(&["up", "--scope", "infra", "--parameters", file]);
     assert!(stderr(&unchanged).contains("= unchanged linux/big.sh (same MD5)"), "{}", stderr(&unchanged));
+    assert_eq!(session.blob_properties(&url), uploaded, "the unchanged file was sent again");
 
     content[12 * 1024 * 1024] ^= 0xff;
     std::fs::write(session.dir.join("scripts/linux/big.sh"), &content).unwrap();
     let changed = session.agentpool(&["up", "--scope", "infra", "--parameters", file]);
     assert!(stderr(&changed).contains("↑ uploaded linux/big.sh"), "{}", stderr(&changed));
     assert!(session.read_blob(&url) == content, "the changed byte did not reach the blob");
+    assert_ne!(session.blob_properties(&url).0, uploaded.0, "a blob sent again has a new ETag");
 }
