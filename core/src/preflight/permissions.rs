@@ -22,21 +22,9 @@
 //! - Deny assignments and role-assignment conditions (ABAC) are not evaluated: a deny assignment
 //!   can still refuse what this module allows.
 
-use serde::Deserialize;
-
-/// One block of permissions, as ARM returns it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PermissionBlock {
-    #[serde(default)]
-    pub actions: Vec<String>,
-    #[serde(default)]
-    pub not_actions: Vec<String>,
-    #[serde(default)]
-    pub data_actions: Vec<String>,
-    #[serde(default)]
-    pub not_data_actions: Vec<String>,
-}
+/// One block of permissions (`{actions, notActions, dataActions, notDataActions}`): the type of a
+/// role definition's `permissions[]` entries, which the permissions list returns too.
+pub use crate::resources::role_definition::Permission as PermissionBlock;
 
 /// Whether an action is a control-plane action (Resource Manager) or a data action (blobs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,18 +82,8 @@ mod tests {
 
     /// Contributor as Microsoft's built-in roles reference lists it (Privileged category).
     fn contributor() -> PermissionBlock {
-        block(
-            &["*"],
-            &[
-                "Microsoft.Authorization/*/Delete",
-                "Microsoft.Authorization/*/Write",
-                "Microsoft.Authorization/elevateAccess/Action",
-                "Microsoft.Blueprint/blueprintAssignments/write",
-                "Microsoft.Blueprint/blueprintAssignments/delete",
-                "Microsoft.Compute/galleries/share/action",
-            ],
-            &[],
-        )
+        let role = crate::preflight::roles::ADVISED.iter().find(|r| r.role.name == "Contributor");
+        role.map(|r| r.block()).unwrap_or_default()
     }
 
     #[test]
