@@ -128,10 +128,7 @@ fn file_name(path: &Path) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn examples() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters")
-    }
+    use crate::params::tests::examples_dir as examples;
 
     #[test]
     fn a_folder_gives_its_parameter_files_without_the_schema() {

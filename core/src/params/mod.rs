@@ -141,7 +141,7 @@ pub fn resolve_path(dir: &Path, environment: Environment, os: OsType) -> PathBuf
 mod tests {
     use super::*;
 
-    fn examples_dir() -> PathBuf {
+    pub(super) fn examples_dir() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters")
     }
 

@@ -76,24 +76,25 @@ pub fn short_scope(id: &str) -> &str {
 /// What a person calls a resource of `kind`: `image definition`, `role assignment`, …; the kind
 /// itself when it is not one of agentpool's.
 pub fn short_name(kind: &str) -> &str {
-    SHORT_NAMES.iter().find(|(k, _)| *k == kind).map_or(kind, |(_, name)| name)
+    KINDS.iter().find(|(k, _, _)| *k == kind).map_or(kind, |(_, _, name)| name)
 }
 
-const SHORT_NAMES: &[(&str, &str)] = &[
-    (resource_group::KIND, resource_group::SHORT_NAME),
-    (storage_account::KIND, storage_account::SHORT_NAME),
-    (blob_container::KIND, blob_container::SHORT_NAME),
-    (identity::KIND, identity::SHORT_NAME),
-    (role_definition::KIND, role_definition::SHORT_NAME),
-    (role_assignment::KIND, role_assignment::SHORT_NAME),
-    (gallery::KIND, gallery::SHORT_NAME),
-    (gallery_image::KIND, gallery_image::SHORT_NAME),
-    (image_template::KIND, image_template::SHORT_NAME),
-    (public_ip::ADDRESS_KIND, public_ip::ADDRESS_SHORT_NAME),
-    (public_ip::PREFIX_KIND, public_ip::PREFIX_SHORT_NAME),
-    (nat_gateway::KIND, nat_gateway::SHORT_NAME),
-    (scale_set::KIND, scale_set::SHORT_NAME),
-    (agent_pool::KIND, agent_pool::SHORT_NAME),
+/// Every kind agentpool plans: its type, api-version and short name.
+pub const KINDS: &[(&str, &str, &str)] = &[
+    (resource_group::KIND, resource_group::API_VERSION, resource_group::SHORT_NAME),
+    (storage_account::KIND, storage_account::API_VERSION, storage_account::SHORT_NAME),
+    (blob_container::KIND, blob_container::API_VERSION, blob_container::SHORT_NAME),
+    (identity::KIND, identity::API_VERSION, identity::SHORT_NAME),
+    (role_definition::KIND, role_definition::API_VERSION, role_definition::SHORT_NAME),
+    (role_assignment::KIND, role_assignment::API_VERSION, role_assignment::SHORT_NAME),
+    (gallery::KIND, gallery::API_VERSION, gallery::SHORT_NAME),
+    (gallery_image::KIND, gallery_image::API_VERSION, gallery_image::SHORT_NAME),
+    (image_template::KIND, image_template::API_VERSION, image_template::SHORT_NAME),
+    (public_ip::ADDRESS_KIND, public_ip::API_VERSION, public_ip::ADDRESS_SHORT_NAME),
+    (public_ip::PREFIX_KIND, public_ip::API_VERSION, public_ip::PREFIX_SHORT_NAME),
+    (nat_gateway::KIND, nat_gateway::API_VERSION, nat_gateway::SHORT_NAME),
+    (scale_set::KIND, scale_set::API_VERSION, scale_set::SHORT_NAME),
+    (agent_pool::KIND, agent_pool::API_VERSION, agent_pool::SHORT_NAME),
 ];
 
 /// Body fields Azure never returns (secrets), which a comparison with the live resource skips.
@@ -144,27 +145,10 @@ pub const SWAGGERS: &[(&str, &str)] = &[
 mod tests {
     use super::*;
 
-    const API_VERSIONS: &[(&str, &str)] = &[
-        (resource_group::KIND, resource_group::API_VERSION),
-        (storage_account::KIND, storage_account::API_VERSION),
-        (blob_container::KIND, blob_container::API_VERSION),
-        (identity::KIND, identity::API_VERSION),
-        (role_assignment::KIND, role_assignment::API_VERSION),
-        (role_definition::KIND, role_definition::API_VERSION),
-        (gallery::KIND, gallery::API_VERSION),
-        (gallery_image::KIND, gallery_image::API_VERSION),
-        (image_template::KIND, image_template::API_VERSION),
-        (public_ip::ADDRESS_KIND, public_ip::API_VERSION),
-        (public_ip::PREFIX_KIND, public_ip::API_VERSION),
-        (nat_gateway::KIND, nat_gateway::API_VERSION),
-        (scale_set::KIND, scale_set::API_VERSION),
-        (agent_pool::KIND, agent_pool::API_VERSION),
-    ];
-
     #[test]
     fn api_versions_are_those_of_the_official_swaggers() {
         let specs = crate::testing::specs_dir();
-        for (kind, api_version) in API_VERSIONS {
+        for (kind, api_version, _) in KINDS {
             let (_, swagger) =
                 SWAGGERS.iter().find(|(k, _)| k == kind).unwrap_or_else(|| panic!("{kind} has no swagger"));
             let swagger_json = crate::testing::read_json(&specs.join(swagger));
@@ -172,7 +156,7 @@ mod tests {
             assert!(declared.starts_with(api_version), "{kind}: we send {api_version}, {swagger} declares {declared}");
             assert!(swagger.contains(&format!("/{api_version}/")), "{kind}: {swagger} is not the {api_version} folder");
         }
-        assert_eq!(API_VERSIONS.len(), SWAGGERS.len(), "every kind with a swagger is checked");
+        assert_eq!(KINDS.len(), SWAGGERS.len(), "every kind has a swagger");
     }
 
     #[test]
