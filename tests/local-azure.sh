@@ -32,7 +32,10 @@ trap cleanup EXIT
 accounts="$("$bin/agentpool" plan --offline "${selection[@]}" --output json |
   python3 -c 'import json,sys; names = [r["name"] for r in json.load(sys.stdin)["resources"] if r["kind"] == "Microsoft.Storage/storageAccounts"] + ["aibstaging"]; print(";".join(n + ":YWdlbnRwb29sLWxvY2FsLWF6dXJlLWtleQ==" for n in names))')"
 
+# The emulated client is the deploying principal: Owner of the subscription, and Storage Blob Data
+# Contributor because agentpool uploads the scripts with Entra ID (Owner carries no data actions).
 "$bin/agentpool-emulator" --state-dir "$work" --traffic-dir "$work/traffic" --lro-delay-ms 500 \
+  --caller-role Owner --caller-role "Storage Blob Data Contributor" \
   --blob-endpoint-template "https://127.0.0.1:${azurite_port}/{account}/" >"$work/ready.json" 2>"$work/emulator.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -s "$work/ready.json" ]] && break; sleep 0.1; done
