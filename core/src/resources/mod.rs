@@ -105,6 +105,23 @@ pub fn write_only(kind: &str) -> &'static [&'static str] {
     }
 }
 
+/// Error codes with which Azure refuses a write of `kind` while a role definition it names,
+/// created or changed moments before, has not replicated yet: transient, unlike the same code
+/// for a role that does not exist at all.
+pub fn replication_lag_codes(kind: &str) -> &'static [&'static str] {
+    match kind {
+        role_assignment::KIND => &["RoleDefinitionDoesNotExist"],
+        _ => &[],
+    }
+}
+
+/// True when `id` is a role definition's (`…/providers/Microsoft.Authorization/roleDefinitions/<guid>`).
+pub fn is_role_definition_id(id: &str) -> bool {
+    id.to_ascii_lowercase()
+        .rsplit_once("/providers/microsoft.authorization/roledefinitions/")
+        .is_some_and(|(_, guid)| !guid.is_empty() && !guid.contains('/'))
+}
+
 /// Kinds looked up by listing their collection rather than by GET: the Storage swaggers define
 /// no answer for a GET of a missing account or container, while a list answers 200 either way.
 pub fn probed_by_list(kind: &str) -> bool {
