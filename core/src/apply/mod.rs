@@ -5,6 +5,7 @@
 //! same logic runs against Azure, the emulator, or an in-memory store in unit tests and
 //! benchmarks.
 
+mod applied;
 pub mod arm_store;
 pub mod dag;
 pub mod live;

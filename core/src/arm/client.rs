@@ -15,6 +15,7 @@
 //!   idempotent (running an image template twice is refused by Image Builder, not repeated).
 
 use super::{
+    busy,
     config::{ArmConfig, PollConfig},
     error::ArmError,
     lro::{self, Completed, Operation},
@@ -185,7 +186,22 @@ impl ArmClient {
         pager.try_collect().await.map_err(|e| lro::from_core(Method::Get, &first, e))
     }
 
+    /// PUT or PATCH; one that meets an operation still running on the resource waits for it and
+    /// is sent again ([`busy`]).
     async fn write(&self, method: Method, id: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
+        let mut attempt = 1;
+        loop {
+            match self.write_once(method, id, api_version, body).await {
+                Err(error) if attempt < busy::ATTEMPTS && busy::is_busy(&error) => {
+                    busy::settle(self, &self.poll, id, api_version).await?;
+                    attempt += 1;
+                }
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn write_once(&self, method: Method, id: &str, api_version: &str, body: &Value) -> Result<Value, ArmError> {
         let url = self.url(id, api_version)?;
         let operation = Operation { method, url: url.clone(), body: Some(Bytes::from(body.to_string())) };
         match lro::run(&self.sender, &self.poll, operation).await?.body {

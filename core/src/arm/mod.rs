@@ -20,6 +20,7 @@
 //! # Ok(()) }
 //! ```
 
+mod busy;
 mod client;
 mod config;
 mod connection;
