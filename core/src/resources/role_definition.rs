@@ -93,7 +93,9 @@ pub fn role_name(group_name: &str, guid: &str) -> String {
     format!("agentpool Image Builder ({group_name}, {})", guid.get(..8).unwrap_or(guid))
 }
 
-/// `<scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>`: where the role is PUT.
+/// `<scope>/providers/Microsoft.Authorization/roleDefinitions/<guid>`: where the role is PUT, the
+/// scope being its first assignable scope; the caller needs `roleDefinitions/write` on all of them
+/// (<https://learn.microsoft.com/azure/role-based-access-control/custom-roles-rest>).
 pub fn id(scope: &str, guid: &str) -> String {
     format!("{scope}/providers/Microsoft.Authorization/roleDefinitions/{guid}")
 }
