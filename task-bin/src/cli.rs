@@ -30,6 +30,9 @@ pub enum Command {
     Image(ImageCommand),
     /// Run the steps of a scope in order: infra, then image build (the image pipeline's scopes).
     Up(UpArgs),
+    /// Check, with reads only, what would make a deploy or a build fail: resource providers,
+    /// Image Builder in the region, the deploying principal's rights, VM sizes and vCPU quota.
+    Preflight(PreflightArgs),
     /// Validate parameter files without calling Azure.
     Validate(ValidateArgs),
     /// Print the parameter file JSON schema, or the parameter reference as Markdown.
@@ -139,6 +142,23 @@ pub struct UpArgs {
     /// Start the image build and return without waiting for it (the pipeline's "wait for image build" off).
     #[arg(long)]
     pub no_wait: bool,
+    /// Do not run the preflight checks first.
+    #[arg(long)]
+    pub skip_preflight: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PreflightArgs {
+    /// The steps to check for: all (infrastructure and image build), infra or image.
+    #[arg(long, value_enum, default_value_t = Scope::All)]
+    pub scope: Scope,
+    #[command(flatten)]
+    pub selection: ParameterSelection,
+    #[command(flatten)]
+    pub azure: AzureArgs,
+    /// Image version for the semver strategy when the parameter file gives none.
+    #[arg(long)]
+    pub image_version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

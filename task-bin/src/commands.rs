@@ -9,10 +9,11 @@ use agentpool_core::version::VersionInputs;
 
 use crate::cli::{
     CleanupArgs, Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, OutputFormat, ParameterSelection,
-    PlanArgs, SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
+    PlanArgs, PreflightArgs, SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
 };
 use crate::deploy::{self, Azure};
 use crate::image;
+use crate::preflight;
 use crate::progress::Terminal;
 use crate::{render, Failure};
 
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(args) => runtime()?.block_on(plan_live(args)),
         Command::Infra(InfraCommand::Deploy(args)) => runtime()?.block_on(infra_deploy(args)),
         Command::Up(args) => runtime()?.block_on(up(args)),
+        Command::Preflight(args) => runtime()?.block_on(preflight_command(args)),
         Command::Image(ImageCommand::Build(args)) => {
             runtime()?.block_on(image_build(args.deploy, args.wait, &args.follow))
         }
@@ -154,25 +156,38 @@ async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
 }
 
 async fn up(args: UpArgs) -> Result<(), Failure> {
-    if args.scope == Scope::Infra {
-        return infra_deploy(args.deploy).await;
-    }
     let deploy = &args.deploy;
     let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&deploy.selection)?)?;
     let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
-    if args.scope == Scope::All {
-        let desired = render(
-            &loaded,
-            &deploy.selection,
-            Some(subscription),
-            deploy.image_version.as_deref(),
-            None,
-            deploy.branch.as_deref(),
-        )?;
+    let desired = render(
+        &loaded,
+        &deploy.selection,
+        Some(subscription),
+        deploy.image_version.as_deref(),
+        None,
+        deploy.branch.as_deref(),
+    )?;
+    if !args.skip_preflight {
+        let stages = preflight::stages(args.scope);
+        preflight::check(&azure, &desired, &loaded.parameters, subscription, stages).await?;
+    }
+    if args.scope != Scope::Image {
         deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
     }
+    if args.scope == Scope::Infra {
+        return Ok(());
+    }
     build_image(&azure, &loaded, deploy, subscription, !args.no_wait, &args.follow).await
+}
+
+async fn preflight_command(args: PreflightArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let desired = render(&loaded, &args.selection, Some(subscription), args.image_version.as_deref(), None, None)?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    preflight::check(&azure, &desired, &loaded.parameters, subscription, preflight::stages(args.scope)).await?;
+    Ok(())
 }
 
 async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {

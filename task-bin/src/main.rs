@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod deploy;
 mod image;
+mod preflight;
 mod progress;
 mod render;
 

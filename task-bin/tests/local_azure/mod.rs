@@ -123,6 +123,12 @@ impl LocalAzure {
         config.blob_service = true;
         let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % STAGING_ACCOUNTS;
         config.staging_account = format!("aibstaging{n:02}");
+        // The client is the deploying principal: Owner, and Storage Blob Data Contributor because
+        // agentpool uploads the scripts with Entra ID (Owner carries no data actions).
+        config.caller_role = ["Owner", "Storage Blob Data Contributor"]
+            .into_iter()
+            .filter_map(|role| agentpool_emulator::authz::caller::CallerRole::parse(role).ok())
+            .collect();
         configure(&mut config);
         let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
         let ready = emulator.ready().clone();

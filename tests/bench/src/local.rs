@@ -108,6 +108,12 @@ impl Session {
         config.blob_endpoint_template = azurite.endpoint_template();
         config.blob_ca_file = Some(azurite.ca.clone());
         config.blob_service = true;
+        // The client is the deploying principal: Owner, and Storage Blob Data Contributor because
+        // agentpool uploads the scripts with Entra ID (Owner carries no data actions).
+        config.caller_role = ["Owner", "Storage Blob Data Contributor"]
+            .into_iter()
+            .filter_map(|role| agentpool_emulator::authz::caller::CallerRole::parse(role).ok())
+            .collect();
         configure(&mut config);
         let emulator = runtime.block_on(Emulator::start(config))?;
         let ready = emulator.ready().clone();
