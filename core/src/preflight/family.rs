@@ -9,11 +9,11 @@
 //! (<https://learn.microsoft.com/azure/virtual-machines/vm-naming-conventions>):
 //! `Standard_<family letters><vCPUs>[-<constrained vCPUs>]<additive features>[_<accelerator>][_v<version>][_Promo]`.
 //!
-//! The family is `standard` + the family letters + the additive features upper-cased, less `m`
-//! (memory variants: `A2m_v2` is `standardAv2Family`) and `t` (tiny memory: `B2ats_v2` is
-//! `standardBasv2Family`), + the accelerator + `v<version>` + `Promo` + `Family`. Two older
-//! series have fixed names: `Standard_A0`–`A7` (`standardA0_A7Family`), `A8`–`A11`
-//! (`standardA8_A11Family`), the first B-series (`standardBSFamily`), and `Basic_A*`
+//! The family is `standard` + the family letters + the additive features upper-cased, less the
+//! memory variants `m` ("memory intensive": `A2m_v2` is `standardAv2Family`) and `t` ("tiny
+//! memory": `B2ats_v2` is `standardBasv2Family`), + the accelerator + `v<version>` + `Promo` +
+//! `Family`. Older series have fixed names: `Standard_A0`–`A7` (`standardA0_A7Family`),
+//! `A8`–`A11` (`standardA8_A11Family`), the first B-series (`standardBSFamily`) and `Basic_A*`
 //! (`basicAFamily`).
 //!
 //! # Caveats
