@@ -100,6 +100,15 @@ pub async fn plan(
                         desired: resource.body.pointer(&binding.field).cloned().unwrap_or(Value::Null),
                     });
                 }
+                // A resource whose last provisioning failed is written again, whatever its fields
+                // say (ARM's async contract: a PUT again is how a failed operation is retried).
+                if let Some(state) = unsuccessful_provisioning(current) {
+                    changes.push(FieldChange {
+                        path: "properties.provisioningState".to_owned(),
+                        live: Some(Value::String(state.to_owned())),
+                        desired: Value::String("Succeeded".to_owned()),
+                    });
+                }
                 if changes.is_empty() {
                     (Action::NoChange, changes)
                 } else if resources::replaced_on_change(resource.kind) {
@@ -120,8 +129,66 @@ pub async fn plan(
     Ok(LivePlan { actions })
 }
 
+/// `Failed` or `Canceled`: the `properties.provisioningState` of a resource whose last operation
+/// did not succeed.
+fn unsuccessful_provisioning(live: &Value) -> Option<&str> {
+    live.pointer("/properties/provisioningState")
+        .and_then(Value::as_str)
+        .filter(|state| state.eq_ignore_ascii_case("Failed") || state.eq_ignore_ascii_case("Canceled"))
+}
+
 /// `properties.allowBlobPublicAccess: true → false`.
 pub fn describe(change: &FieldChange) -> String {
     let live = change.live.as_ref().map_or_else(|| "(absent)".to_owned(), Value::to_string);
     format!("{}: {live} → {}", change.path, change.desired)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::Discard;
+    use crate::plan::{desired_state, PlanContext, Stage};
+    use crate::resources::gallery;
+
+    /// Answers every read with the desired body in the given provisioning state.
+    struct InState(&'static str);
+
+    impl ResourceStore for InState {
+        async fn get(&self, resource: &DesiredResource) -> Result<Option<Value>, StoreError> {
+            let mut live = resource.body.clone();
+            live["id"] = json!(resource.id);
+            live["properties"]["provisioningState"] = json!(self.0);
+            Ok(Some(live))
+        }
+        async fn put(&self, _: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
+            Ok(body.clone())
+        }
+        async fn delete(&self, _: &DesiredResource) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    fn gallery_only() -> Vec<DesiredResource> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
+        let loaded = crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
+        let mut context = PlanContext::offline_now();
+        context.subscription = Some("00000000-0000-0000-0000-000000000000");
+        let desired = desired_state(&loaded, &context).unwrap();
+        desired.resources.into_iter().filter(|r| r.stage == Stage::Infra && r.kind == gallery::KIND).collect()
+    }
+
+    #[tokio::test]
+    async fn a_resource_whose_provisioning_failed_is_written_again() {
+        let resources = gallery_only();
+        for (state, action) in
+            [("Failed", Action::Update), ("Canceled", Action::Update), ("Succeeded", Action::NoChange)]
+        {
+            let plan = plan(&InState(state), &resources, 1, &Discard).await.unwrap();
+            assert_eq!(plan.actions[0].action, action, "{state}: {:?}", plan.actions[0].changes);
+        }
+    }
 }
