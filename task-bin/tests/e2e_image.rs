@@ -242,6 +242,7 @@ fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
     let failure = &failure[failure.rfind("image build of ").unwrap_or(0)..];
     assert!(failure.contains(" ended Failed: ") && failure.contains("customization.log"), "{failure}");
     assert!(failure.contains("lines of customization.log:"), "the log tail is missing: {failure}");
+    traffic::validate(&session);
 }
 
 #[test]
@@ -292,6 +293,7 @@ fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
     let run_state = session.arm_get(&id, "2024-02-01").unwrap()["properties"]["lastRunStatus"]["runState"].clone();
     assert_eq!(run_state, "Canceled");
     assert!(matches!(session.arm_delete(&id, "2024-02-01"), 200 | 202 | 204), "the canceled template is deletable");
+    traffic::validate(&session);
 }
 
 #[test]
@@ -332,6 +334,7 @@ fn cleanup_is_a_dry_run_until_yes_and_keeps_the_newest_version() {
     let applied = session.agentpool(&yes);
     assert!(applied.status.success(), "{}", stderr(&applied));
     assert_eq!(names(), vec![before[1].clone()], "the newest version stays");
+    traffic::validate(&session);
 }
 
 #[test]
@@ -428,4 +431,5 @@ fn the_adaptive_wait_learns_from_a_build_and_reads_under_half_as_often_as_every_
     // every 15 s (about 30% here; the benchmark measures it on realistic builds).
     let (adaptive, fixed) = followed[1];
     assert!(adaptive * 2 < fixed, "adaptive {adaptive} reads, every 15 s {fixed} ({followed:?}, history {history})");
+    traffic::validate(&session);
 }

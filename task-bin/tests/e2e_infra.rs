@@ -94,7 +94,10 @@ fn up_scope_infra_creates_everything_uploads_the_scripts_and_a_second_run_writes
     );
     assert_eq!(session.writes_recorded(), writes_after_first, "the second run wrote to Azure:\n{}", stderr(&second));
     assert!(
-        stderr(&second).contains("infra: 0 of 8 resources changed, 0 scripts sent, 2 unchanged, 0 writes"),
+        stderr(&second).contains(&format!(
+            "infra: 0 of {} resources changed, 0 scripts sent, 2 unchanged, 0 writes",
+            infra_resources(&session, LINUX).len()
+        )),
         "{}",
         stderr(&second)
     );
@@ -123,7 +126,9 @@ fn a_changed_setting_is_planned_as_an_update_with_its_field() {
         ),
         "{text}"
     );
-    assert!(text.contains("plan: 1 of 8 resources would change"), "{text}");
+    let count = infra_resources(&session, LINUX).len();
+    assert!(text.contains(&format!("plan: 1 of {count} resources would change")), "{text}");
+    traffic::validate(&session);
 }
 
 #[test]
@@ -207,4 +212,5 @@ fn a_large_script_goes_in_blocks_and_a_same_length_change_is_still_sent() {
     assert!(stderr(&changed).contains("↑ uploaded linux/big.sh"), "{}", stderr(&changed));
     assert!(session.read_blob(&url) == content, "the changed byte did not reach the blob");
     assert_ne!(session.blob_properties(&url).0, uploaded.0, "a blob sent again has a new ETag");
+    traffic::validate(&session);
 }

@@ -20,9 +20,17 @@ use agentpool_emulator::{azurite, Config, Emulator, ReadyInfo};
 /// holds Image Builder's staging logs (the emulator's `--staging-account`).
 pub fn azurite_accounts() -> Vec<String> {
     let mut accounts = vec!["stagentssbxscripts".to_owned(), "stagentstest".to_owned(), "aibstaging".to_owned()];
-    accounts.extend((0..40).map(|n| format!("stfault{n:02}")));
+    accounts.extend((0..FAULT_ACCOUNTS).map(fault_account));
     accounts.extend((0..STAGING_ACCOUNTS).map(|n| format!("aibstaging{n:02}")));
     accounts
+}
+
+/// Storage accounts of the fault-injection seeds, one per seed.
+const FAULT_ACCOUNTS: u64 = 128;
+
+/// The storage account of fault-injection seed `seed` (below 128).
+pub fn fault_account(seed: u64) -> String {
+    format!("stfault{seed:03}")
 }
 
 /// Staging accounts for Image Builder logs, one per session: in Azure each staging group has its

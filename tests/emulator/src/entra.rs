@@ -131,6 +131,8 @@ pub struct TokenIssuer {
     key: hmac::Key,
     tenant: String,
     lifetime_secs: i64,
+    /// Requests to the token endpoint (never recorded as traffic: it is not ARM).
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TokenIssuer {
@@ -152,7 +154,17 @@ impl TokenIssuer {
             // SystemRandom only fails without an OS random source; fall back to fresh UUIDs (also OS random).
             hmac::Key::new(hmac::HMAC_SHA256, uuid::Uuid::new_v4().as_bytes())
         });
-        TokenIssuer { key, tenant: tenant.to_string(), lifetime_secs: lifetime_secs.min(i64::MAX as u64) as i64 }
+        TokenIssuer {
+            key,
+            tenant: tenant.to_string(),
+            lifetime_secs: lifetime_secs.min(i64::MAX as u64) as i64,
+            requests: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// Requests the token endpoint answered so far (issued or refused).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Issues a token for `client_id` and `resource`, valid from `now` for the configured lifetime.
@@ -273,6 +285,7 @@ pub fn resource_of_scope(scope: &str) -> Result<String, EntraError> {
 
 /// `POST /{tenant}/oauth2/v2.0/token` (form encoded).
 pub async fn token(State(app): State<Arc<App>>, Path(tenant): Path<String>, body: Bytes) -> Response {
+    app.tokens.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match issue_token(&app, &tenant, &body) {
         Ok(token) => json_response(
             StatusCode::OK,

@@ -190,6 +190,19 @@ impl SplitMix64 {
 struct Inner {
     settings: FaultSettings,
     rng: SplitMix64,
+    injected: Injected,
+}
+
+/// How many faults were injected since the start, by kind (`lost` counts writes only: a read
+/// that draws it is served).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Injected {
+    pub throttled: u64,
+    pub server_errors: u64,
+    pub dropped: u64,
+    pub slow: u64,
+    pub lost: u64,
 }
 
 /// The shared fault generator.
@@ -203,7 +216,7 @@ impl FaultInjector {
     pub fn new(settings: FaultSettings) -> Result<Self, FaultError> {
         settings.validate()?;
         let rng = SplitMix64(settings.fault_seed);
-        Ok(FaultInjector { inner: Mutex::new(Inner { settings, rng }) })
+        Ok(FaultInjector { inner: Mutex::new(Inner { settings, rng, injected: Injected::default() }) })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -213,6 +226,22 @@ impl FaultInjector {
     /// The settings in force.
     pub fn settings(&self) -> FaultSettings {
         self.lock().settings.clone()
+    }
+
+    /// The faults injected so far.
+    pub fn injected(&self) -> Injected {
+        self.lock().injected
+    }
+
+    fn count(&self, fault: Fault) {
+        let counts = &mut self.lock().injected;
+        match fault {
+            Fault::Throttle => counts.throttled += 1,
+            Fault::ServerError(_) => counts.server_errors += 1,
+            Fault::Drop => counts.dropped += 1,
+            Fault::Slow(_) => counts.slow += 1,
+            Fault::Lost(_) => counts.lost += 1,
+        }
     }
 
     /// Applies a partial update; a seed restarts the sequence.
@@ -277,6 +306,10 @@ impl FaultInjector {
     }
 }
 
+/// Response header that marks an injected 429 / 5xx answer (Resource Manager's front door
+/// answers those for any operation; a swagger lists only its provider's codes).
+pub const INJECTED_HEADER: &str = "x-emulator-injected-fault";
+
 /// The answer of an injected 429 / 5xx, or `None` when the request goes on.
 pub fn fault_response(fault: Fault, subscription: &str) -> Option<Response> {
     let (status, code, message) = match fault {
@@ -308,6 +341,7 @@ pub fn fault_response(fault: Fault, subscription: &str) -> Option<Response> {
     if status != StatusCode::INTERNAL_SERVER_ERROR {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    response.headers_mut().insert(INJECTED_HEADER, HeaderValue::from_static("true"));
     Some(response)
 }
 
@@ -318,7 +352,8 @@ pub async fn inject(State(app): State<Arc<App>>, mut request: Request, next: Nex
     request.extensions_mut().insert(decision);
     match decision.fault {
         None => next.run(request).await,
-        Some(Fault::Slow(delay)) => {
+        Some(fault @ Fault::Slow(delay)) => {
+            app.faults.count(fault);
             tokio::time::sleep(delay).await;
             next.run(request).await
         }
@@ -329,10 +364,12 @@ pub async fn inject(State(app): State<Arc<App>>, mut request: Request, next: Nex
             if !write {
                 return answered;
             }
+            app.faults.count(fault);
             tracing::debug!("{method} {path}: applied ({}), answer lost: {fault:?}", answered.status());
             fault_response(fault, &app.config.subscription_id).unwrap_or(answered)
         }
         Some(fault) => {
+            app.faults.count(fault);
             tracing::debug!("{} {}: injected {fault:?}", request.method(), request.uri().path());
             fault_response(fault, &app.config.subscription_id).unwrap_or_else(|| StatusCode::OK.into_response())
         }

@@ -156,6 +156,8 @@ async fn a_lost_answer_hides_a_write_that_was_applied_and_reads_are_served() {
     for expected in [0, 500, 503] {
         assert!(seen.contains(&expected), "{expected} missing from {seen:?}");
     }
+    // Reads draw the fault too, and are served: only the writes count.
+    assert_eq!(h.emulator.app().faults.injected().lost, 12);
 
     // A retried role assignment meets the assignment its first PUT made: the same one.
     let scope = h.sub("/resourceGroups/rg-lost-0");
