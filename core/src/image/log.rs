@@ -288,7 +288,7 @@ mod tests {
 
     fn listing(xml: &str) -> Vec<ListedLog> {
         let response: azure_storage_blob::models::ListBlobsResponse =
-            azure_core::xml::from_xml(xml.as_bytes().to_vec()).expect("a List Blobs answer");
+            azure_core::xml::from_xml(xml.as_bytes()).expect("a List Blobs answer");
         response.blob_items.into_iter().filter_map(ListedLog::of).collect()
     }
 
@@ -318,7 +318,7 @@ mod tests {
             modified: Some(datetime!(2024-11-17 15:31:20 UTC)),
         };
         let start = datetime!(2024-11-17 15:31:20.930 UTC);
-        assert_eq!(chosen(&[previous.clone()], start), None);
+        assert_eq!(chosen(std::slice::from_ref(&previous), start), None);
         // The run's own log, first written in that second too, counts from its next write.
         let mut own = ListedLog { name: "2222/customization.log".into(), ..previous.clone() };
         assert_eq!(chosen(&[previous.clone(), own.clone()], start), None);
