@@ -144,7 +144,7 @@ pub async fn start(
             false
         }
     };
-    client.post_no_wait(&format!("{}/run", template.id), template.api_version).await?;
+    start_run(client, template, previous_run.as_deref()).await?;
     sink.emit(Event::Note(format!("image build of {} started", template.name)));
     Ok(StartedBuild {
         template_id: template.id.clone(),
@@ -153,6 +153,32 @@ pub async fn start(
         reused,
         previous_run,
     })
+}
+
+/// POSTs the template's `run`. When the answer to that POST was lost and the retry met Image
+/// Builder's 409 (a build is already running), the run this POST started is the running one:
+/// a template that shows a running build newer than `previous_run` (the run it showed before)
+/// counts as started.
+///
+/// Caveat: a build someone else started on the same template between our read and our POST is
+/// taken for ours; it builds the same content.
+async fn start_run(
+    client: &ArmClient,
+    template: &DesiredResource,
+    previous_run: Option<&str>,
+) -> Result<(), BuildError> {
+    let refused = match client.post_no_wait(&format!("{}/run", template.id), template.api_version).await {
+        Ok(()) => return Ok(()),
+        Err(error) if error.status() == Some(azure_core::http::StatusCode::Conflict) => error,
+        Err(error) => return Err(error.into()),
+    };
+    let Some(live) = client.get(&template.id, template.api_version).await? else { return Err(refused.into()) };
+    let started = live.pointer("/properties/lastRunStatus/startTime").and_then(Value::as_str);
+    if RunStatus::of(&live).is_running() && started.is_some() && started != previous_run {
+        Ok(())
+    } else {
+        Err(refused.into())
+    }
 }
 
 /// `template` tagged for this build, keeping the build history of the template it replaces (so
@@ -201,4 +227,61 @@ fn resource_group_of(id: &str) -> String {
         .and_then(|i| parts.get(i + 1))
         .map(|s| (*s).to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::arm::test_support::{client, Script};
+    use crate::plan::Stage;
+    use serde_json::json;
+
+    const TEMPLATE: &str =
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.VirtualMachineImages/imageTemplates/it-agents-1a2b3c4d";
+
+    fn desired() -> DesiredResource {
+        DesiredResource {
+            kind: image_template::KIND,
+            name: "it-agents-1a2b3c4d".into(),
+            id: TEMPLATE.into(),
+            api_version: image_template::API_VERSION,
+            depends_on: Vec::new(),
+            body: json!({}),
+            query: None,
+            stage: Stage::Image,
+            bindings: Vec::new(),
+            summary: None,
+        }
+    }
+
+    fn live(state: &str, start: &str) -> Value {
+        json!({"properties": {"lastRunStatus": {"runState": state, "runSubState": "Queued", "startTime": start}}})
+    }
+
+    const CONFLICT: &str =
+        r#"{"error": {"code": "Conflict", "message": "The image template is already running a build."}}"#;
+
+    #[tokio::test]
+    async fn a_run_whose_answer_was_lost_counts_as_started_when_the_template_shows_a_newer_build() {
+        // The POST reached Image Builder, its answer was lost (500), the retry met the running build.
+        let script = Script::new();
+        script.push(500, &[], "").push(409, &[], CONFLICT).push_json(
+            200,
+            &[],
+            &live("Running", "2024-11-17T15:31:25Z"),
+        );
+        start_run(&client(&script), &desired(), Some("2024-11-16T09:00:00Z")).await.expect("the run started");
+        assert_eq!(script.lines().iter().filter(|l| l.starts_with("POST")).count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_conflict_with_a_build_that_was_running_before_is_an_error() {
+        let script = Script::new();
+        script.push(409, &[], CONFLICT).push_json(200, &[], &live("Running", "2024-11-16T09:00:00Z"));
+        let error = start_run(&client(&script), &desired(), Some("2024-11-16T09:00:00Z")).await.unwrap_err();
+        assert!(error.to_string().contains("409"), "{error}");
+        let script = Script::new();
+        script.push(409, &[], CONFLICT).push_json(200, &[], &live("Succeeded", "2024-11-17T15:31:25Z"));
+        assert!(start_run(&client(&script), &desired(), None).await.is_err(), "no build runs: not ours");
+    }
 }
