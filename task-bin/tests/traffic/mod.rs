@@ -24,6 +24,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -124,7 +125,9 @@ impl Exchanges {
             names.join(", "),
             self.token_requests
         );
-        println!("{summary}");
+        // Straight to the process's stderr, past the test harness's capture, so the line shows in
+        // the output of a passing run too (what was validated and what was skipped, and why).
+        let _ = writeln!(std::io::stderr(), "{summary}");
         assert!(validated > 0, "no exchange was validated: {summary}");
         assert!(failures.is_empty(), "{summary}\noav found problems:\n{}", failures.join("\n"));
         summary
