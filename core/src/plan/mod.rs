@@ -827,7 +827,8 @@ mod tests {
         for action in role_definition::VIRTUAL_NETWORK_ACTIONS {
             assert!(actions.iter().any(|a| a == action), "{action} in {actions:?}");
         }
-        assert_eq!(role.body["properties"]["assignableScopes"], serde_json::json!([GROUP, network]));
+        let network_group = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network";
+        assert_eq!(role.body["properties"]["assignableScopes"], serde_json::json!([GROUP, network_group]));
         let on_network: Vec<_> =
             of_kind(&desired, role_assignment::KIND).into_iter().filter(|a| a.id.starts_with(network)).collect();
         let [on_network] = on_network[..] else { panic!("one assignment on the virtual network") };

@@ -117,12 +117,15 @@ pub struct ImageBuilderScope<'a> {
 }
 
 impl ImageBuilderScope<'_> {
-    /// Where the role may be assigned: the image resource group, and the build VM's virtual
-    /// network when that lies outside it.
+    /// Where the role may be assigned: the image resource group, and the resource group of the
+    /// build VM's virtual network when that lies outside it. Assignable scopes are the root,
+    /// management groups, subscriptions or resource groups, never a single resource
+    /// (<https://learn.microsoft.com/azure/role-based-access-control/role-definitions#assignablescopes>):
+    /// the assignment itself is made on the network, within its group.
     pub fn assignable_scopes(&self) -> Vec<String> {
         let mut scopes = vec![self.group_id.to_owned()];
-        if let Some(network) = self.network_outside_group() {
-            scopes.push(network.to_owned());
+        if let Some(group) = self.network_outside_group().and_then(resource_group_of) {
+            scopes.push(group);
         }
         scopes
     }
@@ -132,6 +135,13 @@ impl ImageBuilderScope<'_> {
     pub fn network_outside_group(&self) -> Option<&str> {
         self.virtual_network_id.filter(|network| !super::is_within(network, self.group_id))
     }
+}
+
+/// `/subscriptions/{s}/resourceGroups/{g}` of a resource id within a resource group.
+fn resource_group_of(id: &str) -> Option<String> {
+    let parts: Vec<&str> = id.split('/').collect();
+    let at = parts.iter().position(|p| p.eq_ignore_ascii_case("resourceGroups"))?;
+    (at >= 3 && parts.len() > at + 1).then(|| parts[..=at + 1].join("/"))
 }
 
 /// The custom role of the Image Builder identity for `scope`.
@@ -198,7 +208,8 @@ mod tests {
 
         let outside = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network/providers/Microsoft.Network/virtualNetworks/vnet-hub";
         let role = image_builder(&scope(Some(outside)));
-        assert_eq!(role.properties.assignable_scopes, [GROUP, outside]);
+        let network_group = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network";
+        assert_eq!(role.properties.assignable_scopes, [GROUP, network_group], "resource groups, never a resource");
         assert_eq!(scope(Some(outside)).network_outside_group(), Some(outside));
         assert_eq!(scope(Some(&inside)).network_outside_group(), None);
     }
