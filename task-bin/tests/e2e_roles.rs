@@ -17,20 +17,23 @@ fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// The image resource group's role definitions of type CustomRole.
-fn custom_roles(session: &Session, group_id: &str) -> Vec<Value> {
-    let url = format!(
-        "{}{group_id}/providers/Microsoft.Authorization/roleDefinitions?api-version={ROLE_API}&$filter=type%20eq%20'CustomRole'",
-        session.ready.arm_endpoint
-    );
-    let list: Value = session
+/// An authenticated GET of `path_and_query` on the emulator's Resource Manager, as JSON.
+fn arm_read(session: &Session, path_and_query: &str) -> Value {
+    session
         .http()
-        .get(url)
+        .get(format!("{}{path_and_query}", session.ready.arm_endpoint))
         .bearer_auth(session.token("https://management.azure.com/.default"))
         .send()
         .and_then(|r| r.json())
-        .expect("role definitions list");
-    list["value"].as_array().cloned().unwrap_or_default()
+        .unwrap_or_else(|e| panic!("GET {path_and_query}: {e}"))
+}
+
+/// The image resource group's role definitions of type CustomRole.
+fn custom_roles(session: &Session, group_id: &str) -> Vec<Value> {
+    let path = format!(
+        "{group_id}/providers/Microsoft.Authorization/roleDefinitions?api-version={ROLE_API}&$filter=type%20eq%20'CustomRole'"
+    );
+    arm_read(session, &path)["value"].as_array().cloned().unwrap_or_default()
 }
 
 /// PUT of a role definition as an administrator would change it by hand; the status.
@@ -72,17 +75,12 @@ fn least_privilege_builds_and_a_role_without_version_write_fails_the_build_with_
     let role_name = role["properties"]["roleName"].as_str().expect("roleName").to_owned();
     assert!(role_name.starts_with("agentpool Image Builder (rg-agents-sbx, "), "{role_name}");
     assert_eq!(role["properties"]["assignableScopes"], serde_json::json!([group_id]));
-    let assignments_url = format!(
-        "{}{group_id}/providers/Microsoft.Authorization/roleAssignments?api-version={ROLE_API}&$filter=atScope()",
-        session.ready.arm_endpoint
+    let assignments = arm_read(
+        &session,
+        &format!(
+            "{group_id}/providers/Microsoft.Authorization/roleAssignments?api-version={ROLE_API}&$filter=atScope()"
+        ),
     );
-    let assignments: Value = session
-        .http()
-        .get(assignments_url)
-        .bearer_auth(session.token("https://management.azure.com/.default"))
-        .send()
-        .and_then(|r| r.json())
-        .expect("role assignments list");
     let role_guid = role["name"].as_str().expect("role guid");
     let on_group: Vec<&str> = assignments["value"]
         .as_array()
