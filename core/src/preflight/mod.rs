@@ -3,7 +3,8 @@
 //! Four checks, every problem reported at once as one line with its fix ([`Report`]):
 //! - the resource providers the steps need are registered ([`providers`]);
 //! - Azure VM Image Builder is offered in the location ([`providers::image_builder_location`]);
-//! - the deploying principal has the rights the desired state needs on each scope it writes
+//! - the deploying principal has the rights the run needs on each scope it writes: writes only
+//!   for what the live plan ([`crate::apply::live::plan`]) would create, update or replace
 //!   ([`requirements`], [`permissions`], [`rights`]), naming a built-in role that grants what is
 //!   missing ([`roles`]);
 //! - the regions offer the VM sizes, and the regional vCPU quota of each family covers the build
@@ -42,10 +43,15 @@ use std::collections::BTreeSet;
 pub use finding::{Check, Finding, Report, Severity};
 pub use reads::{Caller, ReadError};
 
+use crate::apply::live;
 use crate::arm::ArmClient;
-use crate::events::{Event, EventSink};
+use crate::events::{Discard, Event, EventSink};
 use crate::params::Parameters;
-use crate::plan::{DesiredState, Stage};
+use crate::plan::{DesiredResource, DesiredState, Stage};
+use requirements::Writes;
+
+/// Reads of the live plan in flight at once.
+const PLAN_PARALLELISM: usize = 8;
 
 /// What to check: a parameter file's desired state, for the steps about to run.
 pub struct Target<'a> {
@@ -63,7 +69,9 @@ pub async fn run(
     target: &Target<'_>,
     sink: &dyn EventSink,
 ) -> Result<Report, ReadError> {
-    let needed = requirements::required(target.desired, target.stages);
+    let before = arm.counts().snapshot().get;
+    let (writes, plan_unread) = planned_writes(arm, target).await;
+    let needed = requirements::required(target.desired, target.stages, &writes);
     let scopes: BTreeSet<requirements::Scope> = needed.keys().map(|right| right.scope.clone()).collect();
     let demands = quota::demands(target.parameters);
     let locations: BTreeSet<String> = demands.iter().map(|d| d.location.clone()).collect();
@@ -75,14 +83,35 @@ pub async fn run(
         if scopes.len() == 1 { "" } else { "s" },
         locations.iter().cloned().collect::<Vec<_>>().join(", ")
     )));
-    let before = arm.counts().snapshot().get;
     let facts = reads::read(arm, caller, target.subscription, &scopes, &locations).await?;
     let reads = arm.counts().snapshot().get.saturating_sub(before);
 
     let mut findings = provider_findings(&facts, target);
+    findings.extend(plan_unread);
     findings.extend(rights::check(&needed, &facts.rights));
     findings.extend(quota::check(&demands, &facts.regions));
     Ok(Report::new(&target.desired.parameters_file, findings, reads as u64))
+}
+
+/// The resources the run would write, from the live plan (reads only); every resource, and a
+/// warning saying so, when the plan cannot be read.
+async fn planned_writes(arm: &ArmClient, target: &Target<'_>) -> (Writes, Option<Finding>) {
+    let resources: Vec<DesiredResource> =
+        target.desired.resources.iter().filter(|r| target.stages.contains(&r.stage)).cloned().collect();
+    match live::plan(arm, &resources, PLAN_PARALLELISM, &Discard).await {
+        Ok(plan) => (Writes::of(&plan), None),
+        Err(e) => (
+            Writes::All,
+            Some(Finding::warning(
+                Check::Permissions,
+                format!(
+                    "the live plan could not be read ({}); the rights are checked as if every resource were written",
+                    e.message
+                ),
+                "give the deploying principal Reader on the resource groups to check only what would change",
+            )),
+        ),
+    }
 }
 
 fn provider_findings(facts: &reads::Facts, target: &Target<'_>) -> Vec<Finding> {

@@ -18,6 +18,11 @@
 //!   `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read` (the MD5 comparison)
 //!   and `…/blobs/write` on the container (Storage Blob Data Contributor carries both).
 //!
+//! Only resources the run would write count ([`Writes`]): a resource the live plan leaves
+//! unchanged needs no `write`, so a converged environment asks a pipeline principal for no
+//! rights to assign or define roles. Starting the build (and the identity it runs as) and the
+//! new image version are needed on every image build, whatever the plan says.
+//!
 //! # Caveats
 //! - Rights are evaluated at the resource group of each resource (or the subscription for
 //!   subscription-level ids), not at the resource: a right granted only on one resource below
@@ -25,11 +30,13 @@
 //! - Only ARM resources (`/subscriptions/…` ids) are considered; Azure DevOps rights (the agent
 //!   pool) are not Azure RBAC and are not checked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::permissions::Plane;
+use crate::apply::live::LivePlan;
+use crate::events::Action;
 use crate::plan::{DesiredState, Stage};
 use crate::resources::{self, blob_container, gallery_image, image_template, resource_group, role_definition};
 
@@ -41,6 +48,31 @@ pub const RUN_IMAGE_TEMPLATE: &str = "Microsoft.VirtualMachineImages/imageTempla
 pub const WRITE_IMAGE_VERSION: &str = "Microsoft.Compute/galleries/images/versions/write";
 pub const READ_BLOB: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
 pub const WRITE_BLOB: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write";
+
+/// Which resources the run would write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writes {
+    /// Every resource: the live plan was not read.
+    All,
+    /// The resources the live plan creates, updates or replaces, by id (compared in any case).
+    Only(BTreeSet<String>),
+}
+
+impl Writes {
+    /// The written resources of a live plan.
+    pub fn of(plan: &LivePlan) -> Self {
+        Writes::Only(
+            plan.actions.iter().filter(|a| a.action != Action::NoChange).map(|a| a.resource.id.clone()).collect(),
+        )
+    }
+
+    pub fn includes(&self, id: &str) -> bool {
+        match self {
+            Writes::All => true,
+            Writes::Only(ids) => ids.iter().any(|written| written.eq_ignore_ascii_case(id)),
+        }
+    }
+}
 
 /// Where rights are evaluated: a resource group, or a subscription.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -102,8 +134,8 @@ impl Right {
 }
 
 /// The rights that deploying the resources of `stages` needs, each with what needs it (e.g.
-/// `storage account stagents`), in a stable order.
-pub fn required(desired: &DesiredState, stages: &[Stage]) -> BTreeMap<Right, Vec<String>> {
+/// `storage account stagents`), in a stable order; writes only for the resources in `writes`.
+pub fn required(desired: &DesiredState, stages: &[Stage], writes: &Writes) -> BTreeMap<Right, Vec<String>> {
     let mut out: BTreeMap<Right, Vec<String>> = BTreeMap::new();
     let mut add = |id: &str, action: &str, plane: Plane, needed_for: String| {
         if let Some(scope) = Scope::of(id) {
@@ -115,6 +147,15 @@ pub fn required(desired: &DesiredState, stages: &[Stage]) -> BTreeMap<Right, Vec
     };
     for resource in desired.resources.iter().filter(|r| stages.contains(&r.stage)) {
         let what = format!("{} {}", resources::short_name(resource.kind), resource.name);
+        if resource.kind == image_template::KIND {
+            add(&resource.id, RUN_IMAGE_TEMPLATE, Plane::Control, format!("starting the build of {what}"));
+            for identity in user_assigned_identities(&resource.body) {
+                add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
+            }
+        }
+        if !writes.includes(&resource.id) {
+            continue;
+        }
         let write = match resource.kind {
             resource_group::KIND => RESOURCE_GROUP_WRITE.to_owned(),
             kind => format!("{kind}/write"),
@@ -126,14 +167,13 @@ pub fn required(desired: &DesiredState, stages: &[Stage]) -> BTreeMap<Right, Vec
         for scope in &write_scopes {
             add(scope, &write, Plane::Control, what.clone());
         }
-        for identity in user_assigned_identities(&resource.body) {
-            add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
+        if resource.kind != image_template::KIND {
+            for identity in user_assigned_identities(&resource.body) {
+                add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
+            }
         }
         for subnet in subnets(&resource.body) {
             add(&subnet, JOIN_SUBNET, Plane::Control, what.clone());
-        }
-        if resource.kind == image_template::KIND {
-            add(&resource.id, RUN_IMAGE_TEMPLATE, Plane::Control, format!("starting the build of {what}"));
         }
     }
     if stages.contains(&Stage::Image) {
@@ -244,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_infrastructure_needs_writes_role_assignments_and_the_upload() {
-        let needed = required(&linux_example(), &[Stage::Infra]);
+        let needed = required(&linux_example(), &[Stage::Infra], &Writes::All);
         let has =
             |scope: &Scope, action: &str, plane: Plane| needed.contains_key(&Right::new(scope.clone(), action, plane));
         let image = group("rg-agents-sbx");
@@ -269,8 +309,40 @@ mod tests {
     }
 
     #[test]
+    fn a_converged_environment_needs_no_writes_but_the_build_and_the_upload() {
+        let desired = linux_example();
+        let image = group("rg-agents-sbx");
+        let nothing = Writes::Only(BTreeSet::new());
+        let infra = required(&desired, &[Stage::Infra], &nothing);
+        let control: Vec<&str> =
+            infra.keys().filter(|r| r.plane == Plane::Control).map(|r| r.action.as_str()).collect();
+        assert_eq!(control, Vec::<&str>::new(), "{infra:#?}");
+        assert!(infra.contains_key(&Right::new(image.clone(), READ_BLOB, Plane::Data)), "the upload compares");
+
+        let template = desired.resources.iter().find(|r| r.kind == image_template::KIND).unwrap();
+        let one = Writes::Only(BTreeSet::from([template.id.to_ascii_uppercase()]));
+        let build = required(&desired, &[Stage::Image, Stage::Infra], &one);
+        let mut control: Vec<&str> =
+            build.keys().filter(|r| r.plane == Plane::Control).map(|r| r.action.as_str()).collect();
+        control.sort();
+        assert_eq!(
+            control,
+            [
+                WRITE_IMAGE_VERSION,
+                ASSIGN_IDENTITY,
+                RUN_IMAGE_TEMPLATE,
+                "Microsoft.VirtualMachineImages/imageTemplates/write"
+            ],
+            "{build:#?}"
+        );
+        let unchanged_template = required(&desired, &[Stage::Image], &nothing);
+        assert!(unchanged_template.contains_key(&Right::new(image.clone(), RUN_IMAGE_TEMPLATE, Plane::Control)));
+        assert!(unchanged_template.contains_key(&Right::new(image, ASSIGN_IDENTITY, Plane::Control)));
+    }
+
+    #[test]
     fn the_build_needs_the_template_its_identity_and_the_run() {
-        let needed = required(&linux_example(), &[Stage::Image]);
+        let needed = required(&linux_example(), &[Stage::Image], &Writes::All);
         let image = group("rg-agents-sbx");
         for action in [
             "Microsoft.VirtualMachineImages/imageTemplates/write",
@@ -288,7 +360,7 @@ mod tests {
 
     #[test]
     fn the_pool_needs_its_group_the_scale_set_and_the_subnet() {
-        let needed = required(&linux_example(), &[Stage::Pool]);
+        let needed = required(&linux_example(), &[Stage::Pool], &Writes::All);
         let pool = group("rg-agents-sbx-pool");
         for action in [
             RESOURCE_GROUP_WRITE,
@@ -315,7 +387,7 @@ mod tests {
         role.body = serde_json::json!({"properties": {"roleName": "agentpool image builder", "assignableScopes": [format!("/subscriptions/{SUB}/resourceGroups/rg-agents-sbx")]}});
         desired.resources = vec![role];
         desired.uploads.clear();
-        let needed = required(&desired, &[Stage::Infra]);
+        let needed = required(&desired, &[Stage::Infra], &Writes::All);
         assert_eq!(
             needed.keys().map(|right| (right.scope.clone(), right.action.as_str())).collect::<Vec<_>>(),
             [(group("rg-agents-sbx"), "Microsoft.Authorization/roleDefinitions/write")]

@@ -9,20 +9,27 @@ use super::reads::Granted;
 use super::requirements::{Right, Scope};
 use super::roles;
 
-/// Findings for every right in `needed` that `granted` does not allow — rights of one scope
-/// and plane needed by the same resources share a line — and a warning per scope whose rights
-/// could not be read.
+/// Findings for every right in `needed` that `granted` does not allow — the rights missing at
+/// one scope and plane share a line, with everything that needs them and one role granting
+/// them all — and a warning per scope whose rights could not be read.
 pub fn check(needed: &BTreeMap<Right, Vec<String>>, granted: &BTreeMap<Scope, Granted>) -> Vec<Finding> {
-    let mut missing: BTreeMap<(&Scope, Plane, &[String]), Missing> = BTreeMap::new();
+    let mut missing: BTreeMap<(&Scope, Plane), Missing> = BTreeMap::new();
     let mut unreadable: BTreeMap<&Scope, &str> = BTreeMap::new();
     for (right, needed_for) in needed {
         match granted.get(&right.scope) {
             Some(Granted::Known { blocks, group_exists }) => {
                 if !allowed(blocks, &right.action, right.plane) {
-                    let entry = missing
-                        .entry((&right.scope, right.plane, needed_for))
-                        .or_insert(Missing { actions: Vec::new(), group_exists: *group_exists });
+                    let entry = missing.entry((&right.scope, right.plane)).or_insert(Missing {
+                        actions: Vec::new(),
+                        needed_for: Vec::new(),
+                        group_exists: *group_exists,
+                    });
                     entry.actions.push(&right.action);
+                    for item in needed_for {
+                        if !entry.needed_for.contains(item) {
+                            entry.needed_for.push(item.clone());
+                        }
+                    }
                 }
             }
             Some(Granted::Unknown(why)) => {
@@ -35,7 +42,7 @@ pub fn check(needed: &BTreeMap<Right, Vec<String>>, granted: &BTreeMap<Scope, Gr
     }
     let mut findings: Vec<Finding> = missing
         .into_iter()
-        .map(|((scope, plane, needed_for), gap)| finding(scope, plane, &gap.actions, needed_for, gap.group_exists))
+        .map(|((scope, plane), gap)| finding(scope, plane, &gap.actions, &gap.needed_for, gap.group_exists))
         .collect();
     findings.extend(unreadable.into_iter().map(|(scope, why)| {
         Finding::warning(
@@ -47,9 +54,10 @@ pub fn check(needed: &BTreeMap<Right, Vec<String>>, granted: &BTreeMap<Scope, Gr
     findings
 }
 
-/// The actions missing at one scope for the same resources.
+/// The actions missing at one scope and plane, and what needs any of them.
 struct Missing<'a> {
     actions: Vec<&'a str>,
+    needed_for: Vec<String>,
     group_exists: bool,
 }
 
@@ -175,6 +183,36 @@ mod tests {
             "{}",
             findings[1].fix
         );
+    }
+
+    #[test]
+    fn role_assignments_and_definitions_share_one_line_and_one_role() {
+        let image = group("rg-agents-sbx");
+        let mut needed = needs();
+        needed.insert(
+            Right::new(image.clone(), "Microsoft.Authorization/roleDefinitions/write", Plane::Control),
+            vec!["role definition agentpool image builder".into()],
+        );
+        let granted = BTreeMap::from([(
+            image,
+            Granted::Known {
+                blocks: vec![role("Contributor"), role("Storage Blob Data Contributor")],
+                group_exists: true,
+            },
+        )]);
+        let findings = check(&needed, &granted);
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert!(
+            findings[0].what.starts_with("the deploying principal lacks actions Microsoft.Authorization/roleAssignments/write and Microsoft.Authorization/roleDefinitions/write on resource group rg-agents-sbx, needed for role definition agentpool image builder and 2 role assignments"),
+            "{}",
+            findings[0].what
+        );
+        assert!(
+            findings[0].fix.contains("User Access Administrator (18d7d88d-d35e-4fb5-a5c3-7773c20a72d9)"),
+            "{}",
+            findings[0].fix
+        );
+        assert!(!findings[0].fix.contains("Role Based Access Control Administrator"), "{}", findings[0].fix);
     }
 
     #[test]
