@@ -99,6 +99,22 @@ fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
     serde_json::from_str(&text).expect("oav JSON report")
 }
 
+/// Runs oav over `traffic` for each `(swagger relative to specs, least operations covered)` and
+/// fails with every problem at once: too few operations covered, errors, failed operations.
+fn assert_oav_cases<S: AsRef<str>>(traffic: &Path, specs: &Path, cases: &[(S, u64)], reports: &Path) {
+    let mut failures = Vec::new();
+    for (i, (spec, min_covered)) in cases.iter().enumerate() {
+        let spec = spec.as_ref();
+        let report = run_oav(traffic, &specs.join(spec), &reports.join(format!("{i}.json")));
+        let covered = report["coveredOperations"].as_u64().unwrap_or(0);
+        let errors = report["errors"].as_array().cloned().unwrap_or_default();
+        if covered < *min_covered || !errors.is_empty() || report["failedOperations"].as_u64() != Some(0) {
+            failures.push(format!("{spec}: covered {covered} (want ≥ {min_covered}), errors {}", Value::Array(errors)));
+        }
+    }
+    assert!(failures.is_empty(), "oav found problems:\n{}", failures.join("\n"));
+}
+
 #[tokio::test]
 async fn recorded_traffic_passes_oav() {
     let specs = specs_dir().join("azure-rest-api-specs/specification");
@@ -140,16 +156,7 @@ async fn recorded_traffic_passes_oav() {
         ("storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json", 2),
     ];
     let reports = temp_dir("oav-reports");
-    let mut failures = Vec::new();
-    for (i, (spec, min_covered)) in cases.iter().enumerate() {
-        let report = run_oav(&traffic, &specs.join(spec), &reports.join(format!("{i}.json")));
-        let covered = report["coveredOperations"].as_u64().unwrap_or(0);
-        let errors = report["errors"].as_array().cloned().unwrap_or_default();
-        if covered < *min_covered || !errors.is_empty() || report["failedOperations"].as_u64() != Some(0) {
-            failures.push(format!("{spec}: covered {covered} (want ≥ {min_covered}), errors {}", Value::Array(errors)));
-        }
-    }
-    assert!(failures.is_empty(), "oav found problems:\n{}", failures.join("\n"));
+    assert_oav_cases(&traffic, &specs, &cases, &reports);
 
     // Negative control: the same validation flags a status code the swagger does not list.
     let control = temp_dir("oav-control");
@@ -234,16 +241,9 @@ async fn image_builder_traffic_passes_oav() {
     h.stop().await;
 
     let reports = temp_dir("oav-aib-reports");
-    let spec =
-        specs.join("imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json");
-    let report = run_oav(&traffic, &spec, &reports.join("imagebuilder.json"));
-    let covered = report["coveredOperations"].as_u64().unwrap_or(0);
-    let errors = report["errors"].as_array().cloned().unwrap_or_default();
-    assert!(
-        covered >= 10 && errors.is_empty() && report["failedOperations"].as_u64() == Some(0),
-        "oav: covered {covered} (want ≥ 10), errors {}",
-        Value::Array(errors)
-    );
+    let cases =
+        [("imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json", 10)];
+    assert_oav_cases(&traffic, &specs, &cases, &reports);
     crate::support::cleanup(&[&traffic, &reports]);
 }
 
@@ -354,16 +354,7 @@ async fn access_control_and_offer_traffic_passes_oav() {
         ("compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/computeRPCommon.json".to_string(), 2),
     ];
     let reports = temp_dir("oav-access-reports");
-    let mut failures = Vec::new();
-    for (i, (spec, min_covered)) in cases.iter().enumerate() {
-        let report = run_oav(&traffic, &specs.join(spec), &reports.join(format!("{i}.json")));
-        let covered = report["coveredOperations"].as_u64().unwrap_or(0);
-        let errors = report["errors"].as_array().cloned().unwrap_or_default();
-        if covered < *min_covered || !errors.is_empty() || report["failedOperations"].as_u64() != Some(0) {
-            failures.push(format!("{spec}: covered {covered} (want ≥ {min_covered}), errors {}", Value::Array(errors)));
-        }
-    }
-    assert!(failures.is_empty(), "oav found problems:\n{}", failures.join("\n"));
+    assert_oav_cases(&traffic, &specs, &cases, &reports);
     let statuses: Vec<String> = std::fs::read_dir(&traffic)
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
