@@ -8,9 +8,11 @@
 //! the log of that run is looked for afresh. Each look reads only what was appended since the
 //! last one.
 //!
-//! Caveats: reading the log is best effort. It needs read access to the staging storage (the
-//! pipeline identity usually has it through the subscription); when it fails, the build is still
-//! followed and one note says why the log is missing. Blob listings give times to the second, so
+//! Caveats: reading the log is best effort. It is read with Entra ID, so the identity that waits
+//! needs the data action `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read`
+//! on the staging resource group or the subscription (Storage Blob Data Reader: Owner and
+//! Contributor carry no data actions, and the staging group only exists once the template does);
+//! when the read fails, the build is still followed and one note says why the log is missing. Blob listings give times to the second, so
 //! a log counts as the run's only once it was written in a later second than the run's start: a
 //! log last written in the second the run started (the previous run's, which ended just then) is
 //! never taken for it, and the run's own log is taken from its next write on.
