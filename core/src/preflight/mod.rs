@@ -6,7 +6,8 @@
 //! - the deploying principal has the rights the run needs on each scope it writes: writes only
 //!   for what the live plan ([`crate::apply::live::plan`]) would create, update or replace
 //!   ([`requirements`], [`permissions`], [`rights`]), naming a built-in role that grants what is
-//!   missing ([`roles`]);
+//!   missing ([`roles`]); for a build, a warning when the build's log cannot be streamed
+//!   ([`rights::log_read`]);
 //! - the regions offer the VM sizes, and the regional vCPU quota of each family covers the build
 //!   VM and the scale set at its largest ([`quota`], [`family`]).
 //!
@@ -72,7 +73,13 @@ pub async fn run(
     let before = arm.counts().snapshot().get;
     let (writes, plan_unread) = planned_writes(arm, target).await;
     let needed = requirements::required(target.desired, target.stages, &writes);
-    let scopes: BTreeSet<requirements::Scope> = needed.keys().map(|right| right.scope.clone()).collect();
+    let mut scopes: BTreeSet<requirements::Scope> = needed.keys().map(|right| right.scope.clone()).collect();
+    // Streaming the build's log reads blobs in a group that does not exist yet: judged at the subscription.
+    let log_scope = target
+        .stages
+        .contains(&Stage::Image)
+        .then(|| requirements::Scope::Subscription { subscription: target.subscription.to_owned() });
+    scopes.extend(log_scope.clone());
     let demands = quota::demands(target.parameters);
     let locations: BTreeSet<String> = demands.iter().map(|d| d.location.clone()).collect();
     sink.emit(Event::Note(format!(
@@ -89,6 +96,7 @@ pub async fn run(
     let mut findings = provider_findings(&facts, target);
     findings.extend(plan_unread);
     findings.extend(rights::check(&needed, &facts.rights));
+    findings.extend(log_scope.and_then(|scope| rights::log_read(&scope, &facts.rights)));
     findings.extend(quota::check(&demands, &facts.regions));
     Ok(Report::new(&target.desired.parameters_file, findings, reads as u64))
 }

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use super::finding::{Check, Finding};
 use super::permissions::{allowed, Plane};
 use super::reads::Granted;
-use super::requirements::{Right, Scope};
+use super::requirements::{Right, Scope, READ_BLOB};
 use super::roles;
+use crate::resources::built_in_roles;
 
 /// Findings for every right in `needed` that `granted` does not allow — the rights missing at
 /// one scope and plane share a line, with everything that needs them and one role granting
@@ -52,6 +53,36 @@ pub fn check(needed: &BTreeMap<Right, Vec<String>>, granted: &BTreeMap<Scope, Gr
         )
     }));
     findings
+}
+
+/// A warning when the caller may not read blobs at `subscription`: `image wait` streams Image
+/// Builder's `packerlogs/<run>/customization.log` from the staging resource group's storage with
+/// Entra ID, which needs the data action
+/// `Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read` (Storage Blob Data
+/// Reader carries it; Owner and Contributor carry no data actions: "Azure built-in roles for
+/// Storage", <https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage>).
+///
+/// Not blocking: when the read is refused, the wait still follows the build and says once why
+/// the log is missing ([`crate::image::log`]). Judged at the subscription, because the staging
+/// group is created by Image Builder with the template; no warning when the rights there are
+/// unknown.
+pub fn log_read(subscription: &Scope, granted: &BTreeMap<Scope, Granted>) -> Option<Finding> {
+    let Some(Granted::Known { blocks, .. }) = granted.get(subscription) else { return None };
+    if allowed(blocks, READ_BLOB, Plane::Data) {
+        return None;
+    }
+    let role = built_in_roles::STORAGE_BLOB_DATA_READER;
+    let at = subscription.id();
+    Some(Finding::warning(
+        Check::Permissions,
+        format!(
+            "the deploying principal lacks data action {READ_BLOB} on {subscription}, needed to stream the build's customization log (packerlogs/<run>/customization.log in the staging resource group's storage); `image wait` still follows the build, without its log"
+        ),
+        format!(
+            "assign it {} ({}) at {at}: `az role assignment create --assignee <its object id> --role \"{}\" --scope {at}`, or accept that the log is not streamed",
+            role.name, role.id, role.name
+        ),
+    ))
 }
 
 /// The actions missing at one scope and plane, and what needs any of them.
@@ -213,6 +244,23 @@ mod tests {
             findings[0].fix
         );
         assert!(!findings[0].fix.contains("Role Based Access Control Administrator"), "{}", findings[0].fix);
+    }
+
+    #[test]
+    fn no_blob_read_at_the_subscription_warns_that_the_log_is_not_streamed() {
+        let subscription = Scope::Subscription { subscription: SUB.into() };
+        let with = |names: &[&str]| {
+            let blocks = names.iter().map(|name| role(name)).collect();
+            BTreeMap::from([(subscription.clone(), Granted::Known { blocks, group_exists: false })])
+        };
+        let warning = log_read(&subscription, &with(&["Owner"])).expect("Owner reads no blobs");
+        assert_eq!(warning.severity, Severity::Warning);
+        assert!(warning.what.contains("packerlogs/<run>/customization.log"), "{}", warning.what);
+        assert!(warning.fix.starts_with("assign it Storage Blob Data Reader (2a2b9908-6ea1-4ae2-8e65-a410df84e7d1) at /subscriptions/00000000-0000-0000-0000-000000000000: `az role assignment create"), "{}", warning.fix);
+        assert!(warning.fix.ends_with("or accept that the log is not streamed"), "{}", warning.fix);
+        assert_eq!(log_read(&subscription, &with(&["Contributor", "Storage Blob Data Contributor"])), None);
+        let unknown = BTreeMap::from([(subscription.clone(), Granted::Unknown("403".into()))]);
+        assert_eq!(log_read(&subscription, &unknown), None);
     }
 
     #[test]
