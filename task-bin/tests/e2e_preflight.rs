@@ -1,6 +1,7 @@
 //! `agentpool preflight` (and `up`'s first step) end to end against the emulator: a subscription
 //! ready for the deploy passes; an unregistered provider, a missing permission and a quota too
-//! small for the scale set each give their one-line finding and exit 2; no case writes anything,
+//! small for the scale set each give their one-line finding and exit 2; a principal without the
+//! rights to assign roles passes where the plan would write nothing; no case writes anything,
 //! and the recorded reads pass oav against the official swaggers.
 
 mod local_azure;
@@ -100,22 +101,87 @@ fn a_contributor_lacks_the_rights_to_assign_and_define_roles() {
     let output = session.agentpool(&["preflight", "--parameters", LINUX]);
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
     let lines = findings(&output);
-    assert_eq!(lines.len(), 2, "{lines:#?}");
-    let assignments = lines
-        .iter()
-        .find(|l| l.contains("lacks Microsoft.Authorization/roleAssignments/write on resource group rg-agents-sbx"));
-    let assignments = assignments.unwrap_or_else(|| panic!("{lines:#?}"));
+    assert_eq!(lines.len(), 1, "assigning and defining roles share one line: {lines:#?}");
     assert!(
-        assignments.contains("Role Based Access Control Administrator (f58310d9-a9f6-439a-9e8d-f62e7b41a168)"),
-        "{assignments}"
+        lines[0].contains("lacks actions Microsoft.Authorization/roleAssignments/write and Microsoft.Authorization/roleDefinitions/write on resource group rg-agents-sbx"),
+        "{}",
+        lines[0]
     );
-    let definitions = lines
-        .iter()
-        .find(|l| l.contains("lacks Microsoft.Authorization/roleDefinitions/write on resource group rg-agents-sbx"));
-    let definitions = definitions.unwrap_or_else(|| panic!("{lines:#?}"));
-    assert!(definitions.contains("User Access Administrator (18d7d88d-d35e-4fb5-a5c3-7773c20a72d9)"), "{definitions}");
+    assert!(lines[0].contains("User Access Administrator (18d7d88d-d35e-4fb5-a5c3-7773c20a72d9)"), "{}", lines[0]);
+    assert!(!lines[0].contains("Role Based Access Control Administrator"), "one role suffices: {}", lines[0]);
     assert_nothing_written(&session);
     validate_traffic(&session);
+}
+
+const OWNER: &str = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+
+/// Turns the emulator's client from Owner into Contributor on the subscription, through ARM as
+/// Owner: PUT a Contributor assignment, then DELETE the Owner one.
+fn demote_to_contributor(session: &Session) {
+    let subscription = &session.ready.subscription_id;
+    let principal = agentpool_emulator::authz::caller::principal_id(&session.ready.client_id);
+    let assignment = |role: &str| {
+        format!(
+            "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments/{}",
+            agentpool_emulator::authz::caller::assignment_name(&principal, role)
+        )
+    };
+    let url = format!("{}{}?api-version=2022-04-01", session.ready.arm_endpoint, assignment(CONTRIBUTOR));
+    let body = serde_json::json!({"properties": {
+        "roleDefinitionId": format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"),
+        "principalId": principal,
+        "principalType": "ServicePrincipal",
+    }});
+    let response = session
+        .http()
+        .put(url)
+        .bearer_auth(session.token("https://management.azure.com/.default"))
+        .json(&body)
+        .send()
+        .expect("role assignment PUT");
+    assert!(response.status().is_success(), "PUT Contributor: {}", response.status());
+    let deleted = session.arm_delete(&assignment(OWNER), "2022-04-01");
+    assert_eq!(deleted, 200, "DELETE of the Owner assignment");
+    let listed = session
+        .arm_get(
+            &format!("/subscriptions/{subscription}/providers/Microsoft.Authorization/roleAssignments"),
+            "2022-04-01",
+        )
+        .expect("role assignments");
+    let roles: Vec<&str> = listed["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["properties"]["principalId"] == principal.as_str())
+        .filter_map(|a| a["properties"]["roleDefinitionId"].as_str()?.rsplit('/').next())
+        .collect();
+    assert!(roles.contains(&CONTRIBUTOR) && !roles.contains(&OWNER), "the caller's roles: {roles:?}");
+}
+
+/// Forgets the requests counted and recorded so far.
+fn reset_traffic(session: &Session) {
+    let url = format!("{}/_emulator/requests", session.ready.arm_endpoint);
+    assert!(session.http().delete(url).send().expect("reset requests").status().is_success());
+    for file in session.traffic_files() {
+        std::fs::remove_file(file).expect("traffic file");
+    }
+}
+
+#[test]
+fn a_pipeline_contributor_passes_on_a_converged_environment() {
+    let session = session("preflight-converged", DEPLOYER);
+    let deploy = session.agentpool(&["up", "--scope", "infra", "--parameters", LINUX]);
+    assert!(deploy.status.success(), "{}", stderr(&deploy));
+    demote_to_contributor(&session);
+    reset_traffic(&session);
+
+    let output = session.agentpool(&["preflight", "--scope", "infra", "--parameters", LINUX]);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "nothing to write, no role rights needed: {text}");
+    assert_eq!(findings(&output), Vec::<String>::new(), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("preflight: passed")), "{text}");
+    assert_nothing_written(&session);
 }
 
 #[test]
@@ -156,7 +222,12 @@ fn validate_traffic(session: &Session) {
         let exchange = support::read_json(&file);
         let url = exchange["liveRequest"]["url"].as_str().unwrap_or_default().to_lowercase();
         let path = url.split('?').next().unwrap_or_default();
-        let spec = if path.contains("/microsoft.authorization/roleassignments") {
+        let arm_path = path.find("/subscriptions/").map_or(path, |at| &path[at..]);
+        let segments: Vec<&str> = arm_path.split('/').filter(|s| !s.is_empty()).collect();
+        // The live plan's read of the resource group (absent on a fresh subscription).
+        let spec = if segments.len() == 4 && segments[2] == "resourcegroups" {
+            RESOURCES_SPEC
+        } else if path.contains("/microsoft.authorization/roleassignments") {
             ROLE_ASSIGNMENTS_SPEC
         } else if path.contains("/microsoft.authorization/") {
             ROLE_DEFINITIONS_SPEC
@@ -172,6 +243,7 @@ fn validate_traffic(session: &Session) {
         (ROLE_ASSIGNMENTS_SPEC, &["RoleAssignments_ListForSubscription"]),
         (ROLE_DEFINITIONS_SPEC, &["Permissions_ListForResourceGroup", "RoleDefinitions_Get"]),
         (COMPUTE_SPEC, &["Usage_List", "VirtualMachineSizes_List"]),
+        (RESOURCES_SPEC, &["ResourceGroups_Get"]),
     ];
     let runs = support::parallel_map(expected.to_vec(), |(spec, operations)| {
         let dir = session.dir.join("oav").join(spec.rsplit('/').next().unwrap_or(spec));

@@ -270,3 +270,25 @@ async fn an_unreadable_check_warns_and_the_others_still_decide() {
     assert_eq!(report.warnings().count(), 1, "{report}");
     assert!(report.to_string().contains("warning: the VM sizes of westeurope could not be read"), "{report}");
 }
+
+#[tokio::test]
+async fn an_unreadable_plan_checks_every_resource_and_says_so() {
+    let azure = subscription(&[CONTRIBUTOR, BLOB_CONTRIBUTOR], &[], 100);
+    azure.answer(
+        &format!("/subscriptions/{SUB}/resourceGroups/rg-agents-sbx"),
+        403,
+        json!({"error": {"code": "AuthorizationFailed", "message": "The client does not have authorization to perform action 'Microsoft.Resources/subscriptions/resourceGroups/read'."}}),
+    );
+    let report = preflight(&azure, &[Stage::Infra]).await;
+    let warnings: Vec<&str> = report.warnings().map(|w| w.what.as_str()).collect();
+    assert_eq!(warnings.len(), 1, "{report}");
+    assert!(
+        warnings[0].starts_with("the live plan could not be read (") && warnings[0].contains("AuthorizationFailed"),
+        "{report}"
+    );
+    assert!(warnings[0].ends_with("the rights are checked as if every resource were written"), "{report}");
+    assert!(
+        report.blocking().any(|f| f.what.contains("Microsoft.Authorization/roleAssignments/write")),
+        "every resource counts: {report}"
+    );
+}
