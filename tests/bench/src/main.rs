@@ -309,7 +309,10 @@ fn deploy_section(
         let (label, units) = UNITS.iter().find(|(k, _, _)| *k == kind).map(|(_, l, u)| (*l, *u)).unwrap_or(("", 0));
         let mut text = format!("     {label:<17} {:<38}", name);
         for u in &by_unit {
-            let measured: Vec<f64> = u.runs.iter().filter_map(|r| r.per_resource.get(name).copied()).collect();
+            // agentpool prints a resource by its summary where it has one (role assignments and
+            // definitions), else by its name; the line's last word keys `per_resource`.
+            let printed = resource["summary"].as_str().unwrap_or(name).rsplit(' ').next().unwrap_or(name);
+            let measured: Vec<f64> = u.runs.iter().filter_map(|r| r.per_resource.get(printed).copied()).collect();
             let in_process: Vec<f64> = u.what_if_resources.iter().filter_map(|r| r.get(name).copied()).collect();
             text.push_str(&format!(
                 "   @{} ms: {:.2} s → {:.1} s | {:.2} s",
