@@ -220,13 +220,7 @@ fn render_tail(lines: &[String]) -> String {
 
 /// `rg` of `/subscriptions/s/resourceGroups/rg/...`.
 fn resource_group_of(id: &str) -> String {
-    let parts: Vec<&str> = id.split('/').collect();
-    parts
-        .iter()
-        .position(|p| p.eq_ignore_ascii_case("resourceGroups"))
-        .and_then(|i| parts.get(i + 1))
-        .map(|s| (*s).to_owned())
-        .unwrap_or_default()
+    crate::resources::subscription_and_group(id).and_then(|(_, group)| group).unwrap_or_default()
 }
 
 #[cfg(test)]

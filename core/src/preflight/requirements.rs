@@ -84,12 +84,8 @@ pub enum Scope {
 impl Scope {
     /// The scope an ARM id lies in; `None` for ids outside a subscription.
     pub fn of(id: &str) -> Option<Scope> {
-        let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
-        let after = |name: &str| {
-            segments.windows(2).find(|pair| pair[0].eq_ignore_ascii_case(name)).map(|pair| pair[1].to_owned())
-        };
-        let subscription = after("subscriptions")?;
-        Some(match after("resourceGroups") {
+        let (subscription, group) = resources::subscription_and_group(id)?;
+        Some(match group {
             Some(name) => Scope::ResourceGroup { subscription, name },
             None => Scope::Subscription { subscription },
         })

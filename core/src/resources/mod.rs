@@ -34,6 +34,16 @@ pub fn resource_group_id(subscription: &str, group: &str) -> String {
     format!("/subscriptions/{subscription}/resourceGroups/{group}")
 }
 
+/// The subscription an ARM id lies in and, when it lies in one, its resource group's name (the
+/// segments after `subscriptions` and `resourceGroups`, in any case); `None` outside a
+/// subscription.
+pub fn subscription_and_group(id: &str) -> Option<(String, Option<String>)> {
+    let segments: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
+    let after =
+        |name: &str| segments.windows(2).find(|pair| pair[0].eq_ignore_ascii_case(name)).map(|pair| pair[1].to_owned());
+    Some((after("subscriptions")?, after("resourceGroups")))
+}
+
 /// `/subscriptions/{s}/resourceGroups/{g}/providers/{provider_type}/{name}`; `provider_type` is
 /// e.g. `Microsoft.Compute/galleries`.
 pub fn resource_id(subscription: &str, group: &str, provider_type: &str, name: &str) -> String {

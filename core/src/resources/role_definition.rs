@@ -139,9 +139,8 @@ impl ImageBuilderScope<'_> {
 
 /// `/subscriptions/{s}/resourceGroups/{g}` of a resource id within a resource group.
 fn resource_group_of(id: &str) -> Option<String> {
-    let parts: Vec<&str> = id.split('/').collect();
-    let at = parts.iter().position(|p| p.eq_ignore_ascii_case("resourceGroups"))?;
-    (at >= 3 && parts.len() > at + 1).then(|| parts[..=at + 1].join("/"))
+    let (subscription, group) = super::subscription_and_group(id)?;
+    Some(super::resource_group_id(&subscription, &group?))
 }
 
 /// The custom role of the Image Builder identity for `scope`.
