@@ -225,7 +225,13 @@ fn a_reused_templates_failing_second_run_shows_the_lines_of_its_own_log_only() {
 
 #[test]
 fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
-    let session = local_azure().session("image-failing", |_| {});
+    // A run short enough to start and fail within one second, where the blob listing's whole
+    // seconds cannot tell its log from an earlier one: the failure message names the log.
+    let session = local_azure().session("image-failing", |config| {
+        use clap::Parser;
+        let fast = agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "total=120"]).unwrap();
+        config.aib_phase_ms = fast.aib_phase_ms;
+    });
     let example = local_azure::workspace().join("yaml-templates/parameters/sbx.parameters.linux.json");
     let mut document: serde_json::Value = serde_json::from_slice(&std::fs::read(example).unwrap()).unwrap();
     document["parameters"]["tags"]["value"]["emulator.fail"] = serde_json::json!("customizer:cleanup");

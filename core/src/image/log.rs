@@ -15,7 +15,9 @@
 //! when the read fails, the build is still followed and one note says why the log is missing. Blob listings give times to the second, so
 //! a log counts as the run's only once it was written in a later second than the run's start: a
 //! log last written in the second the run started (the previous run's, which ended just then) is
-//! never taken for it, and the run's own log is taken from its next write on.
+//! never taken for it, and the run's own log is taken from its next write on. A run that ended
+//! settles it: Image Builder's failure message names its log ([`BuildLog::finish`]), so a run that
+//! failed within the second it started still shows its own log's last lines.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -109,6 +111,34 @@ impl BuildLog {
         Ok(self.lines.push(&String::from_utf8_lossy(&body)))
     }
 
+    /// The rest of the log of a run that ended: Image Builder's failure message names the run's
+    /// log (`Image Build log location: …/packerlogs/<run>/customization.log`), which settles which
+    /// log is the run's even when the run ended in the second it started (where
+    /// [`log_of_run`] cannot tell it from an earlier run's). Without such a message, the log
+    /// followed so far is read to its end.
+    pub async fn finish(
+        &mut self,
+        arm: &ArmClient,
+        template: &Value,
+        run_start: OffsetDateTime,
+        message: &str,
+    ) -> Result<Vec<String>, String> {
+        if let Some(named) = named_log(message) {
+            if self.blob.as_ref().is_none_or(|blob| !blob.url().path().ends_with(&format!("/{named}"))) {
+                if self.container.is_none() {
+                    self.container = self.find_container(arm, template).await?;
+                }
+                if let Some(container) = &self.container {
+                    self.run_start = Some(run_start);
+                    self.blob = Some(container.blob_client(&named));
+                    self.offset = 0;
+                    self.lines = LineBuffer::default();
+                }
+            }
+        }
+        self.new_lines(arm, template, run_start).await
+    }
+
     /// The last [`TAIL_LINES`] lines read so far of the run's log.
     pub fn tail(&self) -> Vec<String> {
         self.lines.tail.iter().cloned().collect()
@@ -188,6 +218,15 @@ pub fn log_of_run(listed: &[ListedLog], run_start: OffsetDateTime) -> Option<&Li
                 && log.created.is_none_or(|created| created >= second)
         })
         .min_by_key(|log| log.created.or(log.modified))
+}
+
+/// The `<run>/customization.log` that Image Builder's message names after
+/// `Image Build log location: `, if any.
+pub fn named_log(message: &str) -> Option<String> {
+    let location = message.split("Image Build log location: ").nth(1)?.split_whitespace().next()?;
+    let path = location.split_once("/packerlogs/")?.1.trim_end_matches(['.', ',']);
+    let (run, file) = path.split_once('/')?;
+    (file == "customization.log" && !run.is_empty()).then(|| format!("{run}/{file}"))
 }
 
 /// Text read in pieces, cut into whole lines; the last [`TAIL_LINES`] are kept.
@@ -310,6 +349,17 @@ mod tests {
         assert_eq!(chosen(&listed, datetime!(2024-11-17 15:31:20.5 UTC)), Some("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"));
         // A third run that has not written its log yet: none, never the second run's.
         assert_eq!(chosen(&listed, datetime!(2024-11-17 16:02:00 UTC)), None);
+    }
+
+    #[test]
+    fn the_failure_message_names_the_runs_log() {
+        let message = "Failed while waiting for packerizer: Microservice has failed: Failed while processing request: Error when executing packerizer: Packer build command has failed: exit status 1. During the image build, a failure has occurred, please review the build log to identify which build/customization step failed. For more troubleshooting steps go to https://aka.ms/azvmimagebuilder-troubleshoot. Image Build log location: https://a1b2c3d4e5f6a7b8c9d0e1f2.blob.core.windows.net/packerlogs/9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/customization.log";
+        assert_eq!(named_log(message).as_deref(), Some("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d/customization.log"));
+        assert_eq!(
+            named_log("Failed while waiting for packerizer: Timeout waiting for microservice to complete"),
+            None
+        );
+        assert_eq!(named_log("Image Build log location: https://x.blob.core.windows.net/other/a/b.log"), None);
     }
 
     #[test]

@@ -156,6 +156,9 @@ pub async fn wait(
                 return Ok(Finished { status, status_reads, phases, tags: template["tags"].clone() });
             }
             "PartiallySucceeded" | "Failed" | "Canceled" => {
+                if let (Some(log), Some(run)) = (log.as_deref_mut(), log_run) {
+                    finish_log(log, client, &template, run, &status.message, sink).await;
+                }
                 let log_tail = log.map(|l| l.tail()).unwrap_or_default();
                 return Err(BuildError::RunFailed { name, state: status.run_state, message: status.message, log_tail });
             }
@@ -216,6 +219,27 @@ async fn follow_log(
         Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
         Err(why) => {
             sink.emit(Event::Note(format!("{why} — following the build without its log")));
+            log.unavailable = Some(why);
+        }
+    }
+}
+
+/// Emits the last lines of the log of a run that ended, found by the log its message names.
+async fn finish_log(
+    log: &mut BuildLog,
+    client: &ArmClient,
+    template: &Value,
+    run: OffsetDateTime,
+    message: &str,
+    sink: &dyn EventSink,
+) {
+    if log.unavailable.is_some() {
+        return;
+    }
+    match log.finish(client, template, run, message).await {
+        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
+        Err(why) => {
+            sink.emit(Event::Note(format!("{why} — the build's log is not shown")));
             log.unavailable = Some(why);
         }
     }
