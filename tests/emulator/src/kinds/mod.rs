@@ -14,6 +14,7 @@ pub mod image_templates;
 pub mod resource_groups;
 pub mod role_assignments;
 pub mod role_definitions;
+pub mod scale_sets;
 pub mod storage_accounts;
 
 use serde_json::{Map, Value};
