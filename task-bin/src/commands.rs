@@ -99,6 +99,8 @@ fn render(
         },
         blob_endpoint,
         build,
+        scale_set_image: None,
+        devops: None,
     };
     plan::desired_state(loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
@@ -210,7 +212,7 @@ async fn build_image(
     let account_id = agentpool_core::resources::resource_id(
         subscription,
         &loaded.parameters.resource_group_name,
-        agentpool_core::resources::storage_account::KIND,
+        &agentpool_core::resources::storage_account::KIND,
         account,
     );
     let endpoint = image::blob_endpoint(azure, &account_id, account).await?;

@@ -55,10 +55,10 @@ pub async fn plan(
     let resources = resources_of(desired, stages);
     let sink = Labelled::new(sink, &desired.resources);
     live::plan(&azure.client, &resources, DEFAULT_PARALLELISM, &sink).await.map_err(|e| {
-        if e.usage {
-            Failure::Usage(e.message)
+        if e.is_usage() {
+            Failure::Usage(e.to_string())
         } else {
-            Failure::Operation(e.message)
+            Failure::Operation(e.to_string())
         }
     })
 }
@@ -68,8 +68,8 @@ pub async fn plan(
 pub async fn deploy_infra(azure: &Azure, desired: &DesiredState, parallelism: usize) -> Result<(), Failure> {
     let sink = Terminal;
     let plan = plan(azure, desired, &[Stage::Infra], &sink).await?;
-    let account = plan.actions.iter().find(|a| a.resource.kind == storage_account::KIND);
-    let container = plan.actions.iter().find(|a| a.resource.kind == blob_container::KIND);
+    let account = plan.actions.iter().find(|a| a.resource.kind == &storage_account::KIND);
+    let container = plan.actions.iter().find(|a| a.resource.kind == &blob_container::KIND);
     let scripts = match (account, container) {
         (Some(account), Some(container)) => Some(ScriptTarget {
             account_id: account.resource.id.clone(),
@@ -101,7 +101,7 @@ pub async fn deploy_infra(azure: &Azure, desired: &DesiredState, parallelism: us
     if report.succeeded() {
         Ok(())
     } else {
-        let first = report.failed.first().map(|(id, e)| format!("{id}: {}", e.message)).unwrap_or_default();
+        let first = report.failed.first().map(|(id, e)| format!("{id}: {e}")).unwrap_or_default();
         Err(Failure::Operation(format!(
             "infra: {} failed, {} skipped — {first}; fix it and run again: finished resources are kept",
             report.failed.len(),

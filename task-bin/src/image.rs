@@ -15,7 +15,7 @@ use crate::Failure;
 impl From<BuildError> for Failure {
     fn from(error: BuildError) -> Self {
         match &error {
-            BuildError::Store(store) if store.usage => Failure::Usage(error.to_string()),
+            BuildError::Store(store) if store.is_usage() => Failure::Usage(error.to_string()),
             BuildError::NoTemplate => Failure::Usage(error.to_string()),
             _ => Failure::Operation(error.to_string()),
         }
@@ -24,14 +24,9 @@ impl From<BuildError> for Failure {
 
 /// The blob endpoint of the scripts' storage account, as Azure reports it.
 pub async fn blob_endpoint(azure: &Azure, account_id: &str, account: &str) -> Result<String, Failure> {
-    let live = agentpool_core::apply::arm_store::find(
-        &azure.client,
-        storage_account::KIND,
-        account_id,
-        storage_account::API_VERSION,
-    )
-    .await
-    .map_err(|e| Failure::Operation(e.to_string()))?;
+    let live = agentpool_core::apply::arm_store::find(&azure.client, &storage_account::KIND, account_id)
+        .await
+        .map_err(|e| Failure::Operation(e.to_string()))?;
     live.as_ref()
         .and_then(|a| a.pointer("/properties/primaryEndpoints/blob"))
         .and_then(|e| e.as_str())
@@ -96,7 +91,7 @@ pub async fn wait(
             eprintln!("{signal}: cancelling the image build");
             azure
                 .client
-                .post_no_wait(&format!("{template_id}/cancel"), image_template::API_VERSION)
+                .post_no_wait(&format!("{template_id}/cancel"), image_template::KIND.api_version)
                 .await
                 .map_err(|e| Failure::Operation(format!("cancelling the image build failed: {e}")))?;
             let follow =
@@ -136,5 +131,5 @@ async fn stop_signal() -> &'static str {
 
 /// `/subscriptions/{s}/resourceGroups/{rg}/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}`.
 pub fn template_id(subscription: &str, group: &str, name: &str) -> String {
-    agentpool_core::resources::resource_id(subscription, group, image_template::KIND, name)
+    agentpool_core::resources::resource_id(subscription, group, &image_template::KIND, name)
 }

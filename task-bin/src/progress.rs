@@ -83,12 +83,16 @@ impl<'a> Labelled<'a> {
     }
 
     fn label(&self, kind: &str, name: String) -> String {
-        self.resources.iter().find(|r| r.kind == kind && r.name == name).and_then(|r| r.summary.clone()).unwrap_or(name)
+        self.resources
+            .iter()
+            .find(|r| r.kind.resource_type == kind && r.name == name)
+            .and_then(|r| r.summary.clone())
+            .unwrap_or(name)
     }
 
     fn describe_id(&self, id: String) -> String {
         match self.resources.iter().find(|r| r.id.eq_ignore_ascii_case(&id)) {
-            Some(resource) => format!("{} {}", short_kind(resource.kind), resource.label()),
+            Some(resource) => resource.describe(),
             None => id,
         }
     }
@@ -131,10 +135,9 @@ mod tests {
 
     fn resource(kind: &'static str, name: &str, id: &str, summary: Option<&str>) -> DesiredResource {
         DesiredResource {
-            kind,
+            kind: agentpool_core::resources::kind_of(kind).expect("a kind agentpool plans"),
             name: name.to_owned(),
             id: id.to_owned(),
-            api_version: "2022-04-01",
             depends_on: Vec::new(),
             body: serde_json::Value::Null,
             query: None,

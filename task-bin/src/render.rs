@@ -57,10 +57,10 @@ fn write_node(
     let _ = writeln!(
         out,
         "{prefix}{branch}+ {} {}  ({}@{})",
-        short_kind(resource.kind),
+        resource.kind.short_name,
         resource.label(),
-        resource.kind,
-        resource.api_version
+        resource.kind.resource_type,
+        resource.kind.api_version
     );
     let inner = format!("{prefix}{continuation}");
     let children: Vec<usize> = (0..resources.len()).filter(|&i| parent_of(&resources[i]) == Some(index)).collect();

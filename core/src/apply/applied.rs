@@ -15,7 +15,6 @@ use super::arm_store::find;
 use super::StoreError;
 use crate::arm::{ArmClient, ArmError};
 use crate::plan::{diff, DesiredResource};
-use crate::resources;
 
 /// `conflict`, the answer to a PUT of `body`, unless `resource` already holds `body`: then the
 /// resource as Azure has it.
@@ -28,8 +27,8 @@ pub(crate) async fn already_applied(
     if conflict.status() != Some(azure_core::http::StatusCode::Conflict) {
         return Err(conflict.into());
     }
-    match find(client, resource.kind, &resource.id, resource.api_version).await? {
-        Some(live) if diff::changes(body, &live, resources::write_only(resource.kind)).is_empty() => Ok(live),
+    match find(client, resource.kind, &resource.id).await? {
+        Some(live) if diff::changes(body, &live, &resource.kind.unowned()).is_empty() => Ok(live),
         _ => Err(conflict.into()),
     }
 }
@@ -50,10 +49,9 @@ mod tests {
     fn assignment() -> DesiredResource {
         let name = "b7502c88-95e8-5e11-9e99-e87a4007e368";
         DesiredResource {
-            kind: role_assignment::KIND,
+            kind: &role_assignment::KIND,
             name: name.to_owned(),
             id: format!("{GROUP}/providers/Microsoft.Authorization/roleAssignments/{name}"),
-            api_version: role_assignment::API_VERSION,
             depends_on: Vec::new(),
             body: json!({}),
             query: None,
@@ -106,16 +104,16 @@ mod tests {
         script.push_json(404, &[], &json!({"error": {"code": "RoleAssignmentNotFound", "message": "The role assignment 'b7502c88-95e8-5e11-9e99-e87a4007e368' is not found."}}));
         let error = ResourceStore::put(&client(&script), &assignment(), &body(PRINCIPAL)).await.unwrap_err();
         assert!(
-            error.message.ends_with("409 Conflict: RoleAssignmentExists: The role assignment already exists."),
+            error.to_string().ends_with("409 Conflict: RoleAssignmentExists: The role assignment already exists."),
             "{error}"
         );
-        assert!(!error.message.contains('\n'));
+        assert!(!error.to_string().contains('\n'));
 
         // Ours by name, but for another principal: not what was asked.
         let script = Script::new();
         exists(&script);
         script.push_json(200, &[], &live("0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f6a"));
         let error = ResourceStore::put(&client(&script), &assignment(), &body(PRINCIPAL)).await.unwrap_err();
-        assert!(error.message.contains("RoleAssignmentExists"), "{error}");
+        assert!(error.to_string().contains("RoleAssignmentExists"), "{error}");
     }
 }

@@ -14,17 +14,13 @@ use super::{ResourceStore, StoreError};
 use crate::arm::{ArmClient, ArmError};
 use crate::plan::DesiredResource;
 use crate::resources;
+use crate::resources::kind::{Kind, Probe};
 
-impl From<ArmError> for StoreError {
-    fn from(error: ArmError) -> Self {
-        Self { usage: error.is_usage(), message: error.to_string() }
-    }
-}
-
-/// A resource as ARM has it, or `None`: by GET, or for [`resources::probed_by_list`] kinds by
-/// listing its collection.
-pub async fn find(client: &ArmClient, kind: &str, id: &str, api_version: &str) -> Result<Option<Value>, ArmError> {
-    if resources::probed_by_list(kind) {
+/// A resource of `kind` as ARM has it, or `None`: by GET, or for kinds probed by
+/// [`Probe::List`] by listing its collection.
+pub async fn find(client: &ArmClient, kind: &Kind, id: &str) -> Result<Option<Value>, ArmError> {
+    let api_version = kind.api_version;
+    if kind.probe == Probe::List {
         if let Some((collection, _)) = id.rsplit_once('/') {
             let items = client.list(collection, api_version).await?;
             return Ok(items.into_iter().find(|item| {
@@ -46,11 +42,11 @@ async fn put_waiting_for_replication(
     resource: &DesiredResource,
     body: &Value,
 ) -> Result<Value, ArmError> {
-    let codes = resources::replication_lag_codes(resource.kind);
+    let codes = resource.kind.replication_lag_codes;
     let waits = resource.depends_on.iter().any(|id| resources::is_role_definition_id(id));
     let mut tries = 1;
     loop {
-        match client.put(&resource.id, resource.api_version, body).await {
+        match client.put(&resource.id, resource.kind.api_version, body).await {
             Err(error) if waits && tries < REPLICATION_TRIES && error.code().is_some_and(|c| codes.contains(&c)) => {
                 tries += 1;
                 tokio::time::sleep(REPLICATION_WAIT).await;
@@ -62,7 +58,7 @@ async fn put_waiting_for_replication(
 
 impl ResourceStore for ArmClient {
     async fn get(&self, resource: &DesiredResource) -> Result<Option<Value>, StoreError> {
-        Ok(find(self, resource.kind, &resource.id, resource.api_version).await?)
+        Ok(find(self, resource.kind, &resource.id).await?)
     }
 
     async fn put(&self, resource: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
@@ -72,8 +68,12 @@ impl ResourceStore for ArmClient {
         }
     }
 
+    async fn patch(&self, resource: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
+        Ok(ArmClient::patch(self, &resource.id, resource.kind.api_version, body).await?)
+    }
+
     async fn delete(&self, resource: &DesiredResource) -> Result<(), StoreError> {
-        Ok(ArmClient::delete(self, &resource.id, resource.api_version).await?)
+        Ok(ArmClient::delete(self, &resource.id, resource.kind.api_version).await?)
     }
 }
 
@@ -90,12 +90,11 @@ mod tests {
 
     fn assignment(depends_on: Vec<String>) -> DesiredResource {
         DesiredResource {
-            kind: role_assignment::KIND,
+            kind: &role_assignment::KIND,
             name: "b7502c88-95e8-5e11-9e99-e87a4007e368".to_owned(),
             id: format!(
                 "{GROUP}/providers/Microsoft.Authorization/roleAssignments/b7502c88-95e8-5e11-9e99-e87a4007e368"
             ),
-            api_version: role_assignment::API_VERSION,
             depends_on,
             body: json!({}),
             query: None,
@@ -140,8 +139,8 @@ mod tests {
         }
         let arm = client(&script);
         let error = ResourceStore::put(&arm, &assignment(vec![role]), &json!({})).await.unwrap_err();
-        assert!(error.message.contains("RoleDefinitionDoesNotExist"), "{error}");
-        assert!(error.usage);
+        assert!(error.to_string().contains("RoleDefinitionDoesNotExist"), "{error}");
+        assert!(error.is_usage());
         assert_eq!(script.requests().len(), REPLICATION_TRIES as usize);
 
         // An assignment of a built-in role (nothing planned to replicate) fails on the first answer.
@@ -149,7 +148,7 @@ mod tests {
         not_yet_replicated(&script);
         let arm = client(&script);
         let error = ResourceStore::put(&arm, &assignment(vec![GROUP.to_owned()]), &json!({})).await.unwrap_err();
-        assert!(error.message.contains("RoleDefinitionDoesNotExist"), "{error}");
+        assert!(error.to_string().contains("RoleDefinitionDoesNotExist"), "{error}");
         assert_eq!(script.requests().len(), 1);
     }
 }

@@ -17,9 +17,11 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use futures::FutureExt;
 use serde_json::Value;
 
-use super::live::LivePlan;
+use super::live::{LivePlan, PlannedAction};
+use super::write::{self, Request};
 use super::{ResourceStore, ScriptStore, StoreError};
 use crate::events::{Action, Event, EventSink};
+use crate::resources::kind::Update;
 use crate::scripts::ScriptUpload;
 
 /// Where the scripts go: the container resource and its storage account.
@@ -34,7 +36,7 @@ pub struct ScriptTarget {
 }
 
 /// What a run did.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ApplyReport {
     /// Resource ids written, in completion order.
     pub written: Vec<String>,
@@ -171,7 +173,7 @@ pub async fn apply<S: ResourceStore, B: ScriptStore>(
                 }
             }
             Err(error) => {
-                sink.emit(Event::Failed { kind, name, error: error.message.clone() });
+                sink.emit(Event::Failed { kind, name, error: error.to_string() });
                 report.failed.push((node.id.clone(), error));
             }
         }
@@ -189,7 +191,7 @@ fn label(plan: &LivePlan, node: &Node<'_>) -> (String, String) {
     match node.work {
         Work::Resource(action) => {
             let resource = &plan.actions[action].resource;
-            (resource.kind.to_owned(), resource.name.clone())
+            (resource.kind.resource_type.to_owned(), resource.name.clone())
         }
         Work::Upload(upload) => ("script".to_owned(), upload.blob_name.clone()),
     }
@@ -212,19 +214,14 @@ fn start<'a, S: ResourceStore, B: ScriptStore>(
             let planned = &plan.actions[action_index];
             let resource = &planned.resource;
             sink.emit(Event::Started {
-                kind: resource.kind.to_owned(),
+                kind: resource.kind.resource_type.to_owned(),
                 name: resource.name.clone(),
                 action: planned.action,
             });
             let body = resource.bound_body(|id| live.get(&id.to_lowercase()));
             async move {
-                let replace = planned.action == Action::Replace;
                 let result = match body {
-                    Ok(body) if replace => match store.delete(resource).await {
-                        Ok(()) => store.put(resource, &body).await.map(Completed::Resource),
-                        Err(error) => Err(error),
-                    },
-                    Ok(body) => store.put(resource, &body).await.map(Completed::Resource),
+                    Ok(body) => write(store, planned, body).await.map(Completed::Resource),
                     Err(missing) => {
                         Err(StoreError::operation(format!("{} cannot be written: {missing} is not known", resource.id)))
                     }
@@ -261,27 +258,43 @@ fn start<'a, S: ResourceStore, B: ScriptStore>(
     }
 }
 
+/// Sends the request `planned` calls for, `body` being its desired body with bindings filled. A
+/// read-modify-write reads the resource again first, so the fields it keeps are the newest.
+async fn write<S: ResourceStore>(store: &S, planned: &PlannedAction, body: Value) -> Result<Value, StoreError> {
+    let resource = &planned.resource;
+    let fresh = match resource.kind.update {
+        Update::GetModifyPut if planned.action == Action::Update => store.get(resource).await?,
+        _ => None,
+    };
+    let live = fresh.as_ref().or(planned.live.as_ref());
+    match write::request(resource.kind, planned.action, body, live, &planned.changes)? {
+        Request::Put(body) => store.put(resource, &body).await,
+        Request::Patch(body) => store.patch(resource, &body).await,
+        Request::Recreate(body) => {
+            store.delete(resource).await?;
+            store.put(resource, &body).await
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
     use std::time::Duration;
 
     use super::*;
     use crate::apply::live;
     use crate::apply::memory::MemoryStore;
     use crate::events::Discard;
-    use crate::plan::{desired_state, DesiredState, PlanContext, Stage};
+    use crate::plan::test_support::{at, linux_example};
+    use crate::plan::{desired_state, DesiredState, Stage};
+    use crate::resources::Kind;
     use crate::resources::{self, role_assignment, storage_account};
 
     fn infra() -> (DesiredState, Vec<crate::plan::DesiredResource>, ScriptTarget) {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
-        let loaded = crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
-        let mut context = PlanContext::offline_now();
-        context.subscription = Some("00000000-0000-0000-0000-000000000000");
-        let desired = desired_state(&loaded, &context).unwrap();
-        let resources: Vec<_> = desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
-        let account = resources.iter().find(|r| r.kind == storage_account::KIND).unwrap();
-        let container = resources.iter().find(|r| r.kind == resources::blob_container::KIND).unwrap();
+        let desired = desired_state(&linux_example(), &at(time::OffsetDateTime::now_utc())).unwrap();
+        let resources = desired.of_stages(&[Stage::Infra]);
+        let account = resources.iter().find(|r| r.kind == &storage_account::KIND).unwrap();
+        let container = resources.iter().find(|r| r.kind == &resources::blob_container::KIND).unwrap();
         let target = ScriptTarget {
             account_id: account.id.clone(),
             container_id: container.id.clone(),
@@ -291,11 +304,14 @@ mod tests {
         (desired, resources, target)
     }
 
-    fn latency(kind: &str) -> Duration {
-        Duration::from_secs(match kind {
-            storage_account::KIND => 20,
-            resources::gallery::KIND | resources::gallery_image::KIND => 8,
-            _ => 2,
+    fn latency(resource_type: &str) -> Duration {
+        let is = |kind: &Kind| kind.resource_type == resource_type;
+        Duration::from_secs(if is(&storage_account::KIND) {
+            20
+        } else if is(&resources::gallery::KIND) || is(&resources::gallery_image::KIND) {
+            8
+        } else {
+            2
         })
     }
 
@@ -313,7 +329,7 @@ mod tests {
         assert!(report.succeeded(), "{report:?}");
         assert_eq!(report.scripts_sent, target.uploads.len());
 
-        let role = resources.iter().find(|r| r.kind == role_assignment::KIND).unwrap();
+        let role = resources.iter().find(|r| r.kind == &role_assignment::KIND).unwrap();
         assert_eq!(
             store.resource(&role.id).unwrap()["properties"]["principalId"],
             "principal-of-id-agents-sbx-imagebuilder"
@@ -338,17 +354,17 @@ mod tests {
         let store = store();
         let first = live::plan(&store, &resources, 8, &Discard).await.unwrap();
         assert!(apply(&store, &store, &first, Some(&target), 8, &Discard).await.succeeded());
-        let identity = resources.iter().find(|r| r.kind == resources::identity::KIND).unwrap();
+        let identity = resources.iter().find(|r| r.kind == &resources::identity::KIND).unwrap();
         store.delete(identity).await.unwrap();
 
         let plan = live::plan(&store, &resources, 8, &Discard).await.unwrap();
-        let action_of = |kind: &str| -> Vec<Action> {
+        let action_of = |kind: &Kind| -> Vec<Action> {
             plan.actions.iter().filter(|a| a.resource.kind == kind).map(|a| a.action).collect()
         };
-        assert_eq!(action_of(resources::identity::KIND), [Action::Create]);
+        assert_eq!(action_of(&resources::identity::KIND), [Action::Create]);
         // The new identity's principal is not the one the assignments name: they are replaced,
         // since Azure refuses to change an assignment's principal.
-        assert_eq!(action_of(role_assignment::KIND), [Action::Replace, Action::Replace]);
+        assert_eq!(action_of(&role_assignment::KIND), [Action::Replace, Action::Replace]);
         let report = apply(&store, &store, &plan, Some(&target), 8, &Discard).await;
         assert!(report.succeeded(), "{report:?}");
         assert_eq!(report.written.len(), 3, "the identity and its two role assignments");
@@ -369,7 +385,7 @@ mod tests {
         assert_eq!(clock.elapsed(), Duration::from_secs(24));
         let clock = tokio::time::Instant::now();
         apply(&store, &store, &plan, Some(&target), 1, &Discard).await;
-        let total: Duration = resources.iter().map(|r| latency(r.kind)).sum();
+        let total: Duration = resources.iter().map(|r| latency(r.kind.resource_type)).sum();
         assert_eq!(clock.elapsed(), total, "with one slot, nothing overlaps");
     }
 
@@ -377,7 +393,7 @@ mod tests {
     async fn a_failure_skips_its_dependents_and_a_rerun_converges() {
         let (_, resources, target) = infra();
         let store = store();
-        let account = resources.iter().find(|r| r.kind == storage_account::KIND).unwrap();
+        let account = resources.iter().find(|r| r.kind == &storage_account::KIND).unwrap();
         store.fail_next_write(&account.id);
         let plan = live::plan(&store, &resources, 8, &Discard).await.unwrap();
         let report = apply(&store, &store, &plan, Some(&target), 8, &Discard).await;
@@ -385,7 +401,7 @@ mod tests {
         // The container, the storage role assignment and both uploads wait for the account.
         assert_eq!(report.skipped.len(), 2 + target.uploads.len(), "{:?}", report.skipped);
         assert!(store
-            .resource(&resources.iter().find(|r| r.kind == resources::gallery_image::KIND).unwrap().id)
+            .resource(&resources.iter().find(|r| r.kind == &resources::gallery_image::KIND).unwrap().id)
             .is_some());
 
         let rerun = live::plan(&store, &resources, 8, &Discard).await.unwrap();

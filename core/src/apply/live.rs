@@ -11,6 +11,7 @@ use crate::events::{Action, Event, EventSink};
 use crate::plan::diff::{self, FieldChange};
 use crate::plan::DesiredResource;
 use crate::resources;
+use crate::resources::kind::Update;
 
 /// What will happen to one resource.
 #[derive(Debug, Clone)]
@@ -84,13 +85,22 @@ pub async fn plan(
     let mut actions = Vec::with_capacity(resources.len());
     for (resource, live) in resources.iter().zip(fetched) {
         let (action, changes) = match &live {
+            None if !resource.kind.creates => {
+                return Err(StoreError::Other {
+                    message: format!(
+                        "{} {} does not exist — agentpool changes it but does not create it: create it, or fix its id ({})",
+                        resource.kind.short_name, resource.name, resource.id
+                    ),
+                    usage: true,
+                });
+            }
             None => (Action::Create, Vec::new()),
             Some(current) => {
                 // Bindings whose source exists are compared with their real value; one whose
                 // source is still to be created will change (e.g. the principal of a recreated
                 // identity), whatever Azure has now.
                 let desired = resource.bound_body(lookup).unwrap_or_else(|_| resource.body.clone());
-                let mut changes = diff::changes(&desired, current, resources::write_only(resource.kind));
+                let mut changes = diff::changes(&desired, current, &resource.kind.unowned());
                 let to_create =
                     |id: &str| lookup(id).is_none() && resources.iter().any(|r| r.id.eq_ignore_ascii_case(id));
                 for binding in resource.bindings.iter().filter(|b| to_create(&b.from)) {
@@ -111,7 +121,7 @@ pub async fn plan(
                 }
                 if changes.is_empty() {
                     (Action::NoChange, changes)
-                } else if resources::replaced_on_change(resource.kind) {
+                } else if resource.kind.update == Update::Replace {
                     (Action::Replace, changes)
                 } else {
                     (Action::Update, changes)
@@ -119,7 +129,7 @@ pub async fn plan(
             }
         };
         sink.emit(Event::Planned {
-            kind: resource.kind.to_owned(),
+            kind: resource.kind.resource_type.to_owned(),
             name: resource.name.clone(),
             action,
             changes: changes.iter().map(describe).collect(),
@@ -145,13 +155,12 @@ pub fn describe(change: &FieldChange) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use serde_json::json;
 
     use super::*;
     use crate::events::Discard;
-    use crate::plan::{desired_state, PlanContext, Stage};
+    use crate::plan::desired_state;
+    use crate::plan::test_support::{at, linux_example};
     use crate::resources::gallery;
 
     /// Answers every read with the desired body in the given provisioning state.
@@ -167,18 +176,17 @@ mod tests {
         async fn put(&self, _: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
             Ok(body.clone())
         }
+        async fn patch(&self, _: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
+            Ok(body.clone())
+        }
         async fn delete(&self, _: &DesiredResource) -> Result<(), StoreError> {
             Ok(())
         }
     }
 
     fn gallery_only() -> Vec<DesiredResource> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../yaml-templates/parameters/sbx.parameters.linux.json");
-        let loaded = crate::params::load(&path).unwrap_or_else(|d| panic!("{d}"));
-        let mut context = PlanContext::offline_now();
-        context.subscription = Some("00000000-0000-0000-0000-000000000000");
-        let desired = desired_state(&loaded, &context).unwrap();
-        desired.resources.into_iter().filter(|r| r.stage == Stage::Infra && r.kind == gallery::KIND).collect()
+        let desired = desired_state(&linux_example(), &at(time::OffsetDateTime::now_utc())).unwrap();
+        desired.resources.into_iter().filter(|r| r.kind == &gallery::KIND).collect()
     }
 
     #[tokio::test]

@@ -65,7 +65,7 @@ impl ResourceStore for MemoryStore {
     }
 
     async fn put(&self, resource: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
-        (self.sleep)((self.latency)(resource.kind)).await;
+        (self.sleep)((self.latency)(resource.kind.resource_type)).await;
         self.writes.fetch_add(1, Ordering::Relaxed);
         let key = resource.id.to_lowercase();
         {
@@ -78,14 +78,14 @@ impl ResourceStore for MemoryStore {
         let mut stored = body.clone();
         if let Value::Object(fields) = &mut stored {
             fields.insert("id".to_owned(), Value::String(resource.id.clone()));
-            if resource.kind == crate::resources::storage_account::KIND {
+            if resource.kind == &crate::resources::storage_account::KIND {
                 let endpoint = format!("https://{}.blob.core.windows.net/", resource.name);
                 let properties = fields.entry("properties").or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(properties) = properties {
                     properties.insert("primaryEndpoints".to_owned(), serde_json::json!({ "blob": endpoint }));
                 }
             }
-            if resource.kind == crate::resources::identity::KIND {
+            if resource.kind == &crate::resources::identity::KIND {
                 fields.insert(
                     "properties".to_owned(),
                     serde_json::json!({ "principalId": format!("principal-of-{}", resource.name) }),
@@ -96,11 +96,33 @@ impl ResourceStore for MemoryStore {
         Ok(stored)
     }
 
+    /// Merges `body` into the stored resource (objects field by field, anything else replaced),
+    /// as ARM's PATCH does.
+    async fn patch(&self, resource: &DesiredResource, body: &Value) -> Result<Value, StoreError> {
+        let Some(mut stored) = self.resource(&resource.id) else {
+            return Err(StoreError::operation(format!("PATCH {}: 404 NotFound", resource.id)));
+        };
+        merge(&mut stored, body);
+        self.put(resource, &stored).await
+    }
+
     async fn delete(&self, resource: &DesiredResource) -> Result<(), StoreError> {
-        (self.sleep)((self.latency)(resource.kind)).await;
+        (self.sleep)((self.latency)(resource.kind.resource_type)).await;
         self.writes.fetch_add(1, Ordering::Relaxed);
         self.resources.lock().unwrap_or_else(|e| e.into_inner()).remove(&resource.id.to_lowercase());
         Ok(())
+    }
+}
+
+/// `patch` merged into `target`: objects field by field, anything else replaced.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(fields), Value::Object(changes)) => {
+            for (key, value) in changes {
+                merge(fields.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (slot, value) => *slot = value.clone(),
     }
 }
 

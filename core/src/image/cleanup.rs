@@ -46,9 +46,12 @@ pub async fn plan(
     let prefix = format!("{}-", parameters.image_template_name).to_lowercase();
     let mut out = Vec::new();
 
-    let templates_path =
-        format!("{}/providers/{}", resources::resource_group_id(subscription, group), image_template::KIND);
-    let templates = list_or_empty(client, &templates_path, image_template::API_VERSION).await?;
+    let templates_path = format!(
+        "{}/providers/{}",
+        resources::resource_group_id(subscription, group),
+        image_template::KIND.resource_type
+    );
+    let templates = list_or_empty(client, &templates_path, image_template::KIND.api_version).await?;
     let family: Vec<&Value> = templates.iter().filter(|t| name_of(t).to_lowercase().starts_with(&prefix)).collect();
     for template in &family {
         let state = template.pointer("/properties/lastRunStatus/runState").and_then(Value::as_str).unwrap_or("");
@@ -64,7 +67,7 @@ pub async fn plan(
             if age >= time::Duration::try_from(rules.older_than).unwrap_or(time::Duration::MAX) {
                 out.push(Deletion {
                     id: id_of(template),
-                    api_version: image_template::API_VERSION,
+                    api_version: image_template::KIND.api_version,
                     reason: format!("image template, last run {state} {} days ago", age.whole_days()),
                 });
             }
@@ -72,9 +75,12 @@ pub async fn plan(
     }
 
     // Staging groups whose template is gone: `IT_<group>_<template>_<guid>`.
-    let groups =
-        list_or_empty(client, &format!("/subscriptions/{subscription}/resourcegroups"), resource_group::API_VERSION)
-            .await?;
+    let groups = list_or_empty(
+        client,
+        &format!("/subscriptions/{subscription}/resourcegroups"),
+        resource_group::KIND.api_version,
+    )
+    .await?;
     let staging_prefix = format!("it_{}_{}", group.to_lowercase(), prefix);
     for staging in groups.iter().filter(|g| name_of(g).to_lowercase().starts_with(&staging_prefix)) {
         let name = name_of(staging).to_lowercase();
@@ -85,7 +91,7 @@ pub async fn plan(
         if !owner_alive {
             out.push(Deletion {
                 id: id_of(staging),
-                api_version: resource_group::API_VERSION,
+                api_version: resource_group::KIND.api_version,
                 reason: "staging resource group of a deleted image template".into(),
             });
         }
@@ -99,7 +105,7 @@ pub async fn plan(
         parameters.image_definition.name
     );
     let mut versions: Vec<(ImageVersion, String)> =
-        list_or_empty(client, &format!("{definition}/versions"), gallery_image::API_VERSION)
+        list_or_empty(client, &format!("{definition}/versions"), gallery_image::KIND.api_version)
             .await?
             .iter()
             .filter_map(|v| name_of(v).parse::<ImageVersion>().ok().map(|parsed| (parsed, id_of(v))))
@@ -112,7 +118,7 @@ pub async fn plan(
         }
         out.push(Deletion {
             id: id.clone(),
-            api_version: gallery_image::API_VERSION,
+            api_version: gallery_image::KIND.api_version,
             reason: format!("image version {version}, beyond the newest {}", rules.keep.max(1)),
         });
     }
@@ -135,8 +141,9 @@ async fn images_in_use(
     parameters: &Parameters,
 ) -> Result<Vec<String>, ArmError> {
     let Some(group) = parameters.scale_set_resource_group() else { return Ok(Vec::new()) };
-    let path = format!("{}/providers/{}", resources::resource_group_id(subscription, group), scale_set::KIND);
-    Ok(list_or_empty(client, &path, scale_set::API_VERSION)
+    let path =
+        format!("{}/providers/{}", resources::resource_group_id(subscription, group), scale_set::KIND.resource_type);
+    Ok(list_or_empty(client, &path, scale_set::KIND.api_version)
         .await?
         .iter()
         .filter_map(|s| {

@@ -173,7 +173,7 @@ impl BuildLog {
             return Ok(None);
         };
         let accounts = arm
-            .list(&format!("{group}/providers/Microsoft.Storage/storageAccounts"), storage_account::API_VERSION)
+            .list(&format!("{group}/providers/Microsoft.Storage/storageAccounts"), storage_account::KIND.api_version)
             .await
             .map_err(|e| format!("cannot list the staging storage: {e}"))?;
         let Some(endpoint) =

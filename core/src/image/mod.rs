@@ -103,10 +103,10 @@ pub async fn start(
         let sent = blobs.upload(container_url, upload).await?;
         sink.emit(Event::Uploaded { blob: upload.blob_name.clone(), bytes: upload.bytes, sent });
     }
-    let template = desired.resources.iter().find(|r| r.kind == image_template::KIND).ok_or(BuildError::NoTemplate)?;
+    let template = desired.resources.iter().find(|r| r.kind == &image_template::KIND).ok_or(BuildError::NoTemplate)?;
     let group = resource_group_of(&template.id);
     let mut previous_run = None;
-    let reused = match client.get(&template.id, template.api_version).await? {
+    let reused = match client.get(&template.id, template.kind.api_version).await? {
         Some(existing) => {
             let status = RunStatus::of(&existing);
             if status.is_running() {
@@ -122,7 +122,7 @@ pub async fn start(
                     changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ") + " changed"
                 };
                 sink.emit(Event::Note(format!("image template {}: {why}: recreating it", template.name)));
-                client.delete(&template.id, template.api_version).await?;
+                client.delete(&template.id, template.kind.api_version).await?;
                 create(client, &for_this_build(template, Some(&existing), &desired.provenance)).await?;
                 false
             } else {
@@ -134,7 +134,7 @@ pub async fn start(
                     existing.pointer("/properties/lastRunStatus/startTime").and_then(Value::as_str).map(str::to_owned);
                 let tags = tags_for_build(&existing, &desired.provenance);
                 if Some(&tags) != existing.get("tags").and_then(Value::as_object) {
-                    client.patch(&template.id, template.api_version, &serde_json::json!({ "tags": tags })).await?;
+                    client.patch(&template.id, template.kind.api_version, &serde_json::json!({ "tags": tags })).await?;
                 }
                 true
             }
@@ -167,12 +167,12 @@ async fn start_run(
     template: &DesiredResource,
     previous_run: Option<&str>,
 ) -> Result<(), BuildError> {
-    let refused = match client.post_no_wait(&format!("{}/run", template.id), template.api_version).await {
+    let refused = match client.post_no_wait(&format!("{}/run", template.id), template.kind.api_version).await {
         Ok(()) => return Ok(()),
         Err(error) if error.status() == Some(azure_core::http::StatusCode::Conflict) => error,
         Err(error) => return Err(error.into()),
     };
-    let Some(live) = client.get(&template.id, template.api_version).await? else { return Err(refused.into()) };
+    let Some(live) = client.get(&template.id, template.kind.api_version).await? else { return Err(refused.into()) };
     let started = live.pointer("/properties/lastRunStatus/startTime").and_then(Value::as_str);
     if RunStatus::of(&live).is_running() && started.is_some() && started != previous_run {
         Ok(())
@@ -201,7 +201,7 @@ fn tags_for_build(template: &Value, provenance: &Provenance) -> serde_json::Map<
 }
 
 async fn create(client: &ArmClient, template: &DesiredResource) -> Result<(), BuildError> {
-    match client.put(&template.id, template.api_version, &template.body).await {
+    match client.put(&template.id, template.kind.api_version, &template.body).await {
         Ok(_) => Ok(()),
         Err(crate::arm::ArmError::OperationFailed { body, .. }) => Err(BuildError::Provisioning {
             name: template.name.clone(),
@@ -235,10 +235,9 @@ mod tests {
 
     fn desired() -> DesiredResource {
         DesiredResource {
-            kind: image_template::KIND,
+            kind: &image_template::KIND,
             name: "it-agents-1a2b3c4d".into(),
             id: TEMPLATE.into(),
-            api_version: image_template::API_VERSION,
             depends_on: Vec::new(),
             body: json!({}),
             query: None,

@@ -66,16 +66,16 @@ pub async fn stamp(
     sink: &dyn EventSink,
 ) -> Result<Vec<String>, ArmError> {
     let provenance = Provenance::of_tags(template_tags);
-    let outputs = client.list(&format!("{template_id}/runOutputs"), image_template::API_VERSION).await?;
+    let outputs = client.list(&format!("{template_id}/runOutputs"), image_template::KIND.api_version).await?;
     let mut changed = Vec::new();
     for output in outputs {
         let Some(version_id) = output.pointer("/properties/artifactId").and_then(Value::as_str) else { continue };
         if !version_id.to_ascii_lowercase().contains("/versions/") {
             continue;
         }
-        let Some(version) = client.get(version_id, gallery::API_VERSION).await? else { continue };
+        let Some(version) = client.get(version_id, gallery::KIND.api_version).await? else { continue };
         if let Some(body) = update_of(&version, &provenance) {
-            client.patch(version_id, gallery::API_VERSION, &body).await?;
+            client.patch(version_id, gallery::KIND.api_version, &body).await?;
             let name = version_id.rsplit('/').next().unwrap_or(version_id);
             let eol = body.pointer("/properties/publishingProfile/endOfLifeDate").and_then(Value::as_str);
             sink.emit(Event::Note(match eol {

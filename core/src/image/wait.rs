@@ -122,8 +122,8 @@ pub async fn wait(
     loop {
         let look_began = clock.now();
         let (template, retry_after) =
-            client.get_with_retry_after(template_id, image_template::API_VERSION).await?.ok_or_else(|| {
-                BuildError::Store(StoreError {
+            client.get_with_retry_after(template_id, image_template::KIND.api_version).await?.ok_or_else(|| {
+                BuildError::Store(StoreError::Other {
                     message: format!("image template {template_id} does not exist"),
                     usage: true,
                 })
@@ -253,7 +253,7 @@ pub async fn remember(client: &ArmClient, template_id: &str, finished: &Finished
     let mut tags = finished.tags.as_object().cloned().unwrap_or_default();
     tags.insert(history::TAG.to_owned(), Value::String(history.to_tag()));
     let body = serde_json::json!({ "tags": tags });
-    if let Err(error) = client.patch(template_id, image_template::API_VERSION, &body).await {
+    if let Err(error) = client.patch(template_id, image_template::KIND.api_version, &body).await {
         sink.emit(Event::Note(format!("could not record the build's duration on the template: {error}")));
     }
 }

@@ -113,8 +113,7 @@ async fn planned_writes(arm: &ArmClient, target: &Target<'_>) -> (Writes, Option
             Some(Finding::warning(
                 Check::Permissions,
                 format!(
-                    "the live plan could not be read ({}); the rights are checked as if every resource were written",
-                    e.message
+                    "the live plan could not be read ({e}); the rights are checked as if every resource were written"
                 ),
                 "give the deploying principal Reader on the resource groups to check only what would change",
             )),

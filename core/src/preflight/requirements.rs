@@ -38,10 +38,11 @@ use super::permissions::Plane;
 use crate::apply::live::LivePlan;
 use crate::events::Action;
 use crate::plan::{DesiredState, Stage};
+use crate::resources::kind::Service;
 use crate::resources::{self, blob_container, gallery_image, image_template, resource_group, role_definition};
 
 /// The action Resource Manager checks to create or update a resource group.
-pub const RESOURCE_GROUP_WRITE: &str = "Microsoft.Resources/subscriptions/resourceGroups/write";
+pub const RESOURCE_GROUP_WRITE: &str = resource_group::WRITE_ACTION;
 pub const ASSIGN_IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
 pub const JOIN_SUBNET: &str = "Microsoft.Network/virtualNetworks/subnets/join/action";
 pub const RUN_IMAGE_TEMPLATE: &str = "Microsoft.VirtualMachineImages/imageTemplates/run/action";
@@ -141,9 +142,10 @@ pub fn required(desired: &DesiredState, stages: &[Stage], writes: &Writes) -> BT
             }
         }
     };
-    for resource in desired.resources.iter().filter(|r| stages.contains(&r.stage)) {
-        let what = format!("{} {}", resources::short_name(resource.kind), resource.name);
-        if resource.kind == image_template::KIND {
+    let arm_resources = desired.resources.iter().filter(|r| r.kind.service == Service::ResourceManager);
+    for resource in arm_resources.filter(|r| stages.contains(&r.stage)) {
+        let what = format!("{} {}", resource.kind.short_name, resource.name);
+        if resource.kind == &image_template::KIND {
             add(&resource.id, RUN_IMAGE_TEMPLATE, Plane::Control, format!("starting the build of {what}"));
             for identity in user_assigned_identities(&resource.body) {
                 add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
@@ -152,18 +154,16 @@ pub fn required(desired: &DesiredState, stages: &[Stage], writes: &Writes) -> BT
         if !writes.includes(&resource.id) {
             continue;
         }
-        let write = match resource.kind {
-            resource_group::KIND => RESOURCE_GROUP_WRITE.to_owned(),
-            kind => format!("{kind}/write"),
-        };
-        let write_scopes = match resource.kind {
-            role_definition::KIND => assignable_scopes(&resource.body).unwrap_or_else(|| vec![resource.id.clone()]),
-            _ => vec![resource.id.clone()],
+        let write = resource.kind.write_action();
+        let write_scopes = if resource.kind == &role_definition::KIND {
+            assignable_scopes(&resource.body).unwrap_or_else(|| vec![resource.id.clone()])
+        } else {
+            vec![resource.id.clone()]
         };
         for scope in &write_scopes {
             add(scope, &write, Plane::Control, what.clone());
         }
-        if resource.kind != image_template::KIND {
+        if resource.kind != &image_template::KIND {
             for identity in user_assigned_identities(&resource.body) {
                 add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
             }
@@ -173,14 +173,15 @@ pub fn required(desired: &DesiredState, stages: &[Stage], writes: &Writes) -> BT
         }
     }
     if stages.contains(&Stage::Image) {
-        for definition in desired.resources.iter().filter(|r| r.kind == gallery_image::KIND) {
-            let what = format!("the new image version's tags in {} {}", gallery_image::SHORT_NAME, definition.name);
+        for definition in desired.resources.iter().filter(|r| r.kind == &gallery_image::KIND) {
+            let what =
+                format!("the new image version's tags in {} {}", gallery_image::KIND.short_name, definition.name);
             add(&definition.id, WRITE_IMAGE_VERSION, Plane::Control, what);
         }
     }
     if !desired.uploads.is_empty() && (stages.contains(&Stage::Infra) || stages.contains(&Stage::Image)) {
-        for container in desired.resources.iter().filter(|r| r.kind == blob_container::KIND) {
-            let what = format!("uploading the scripts to {} {}", blob_container::SHORT_NAME, container.name);
+        for container in desired.resources.iter().filter(|r| r.kind == &blob_container::KIND) {
+            let what = format!("uploading the scripts to {} {}", blob_container::KIND.short_name, container.name);
             add(&container.id, READ_BLOB, Plane::Data, what.clone());
             add(&container.id, WRITE_BLOB, Plane::Data, what);
         }
@@ -237,7 +238,7 @@ fn walk(value: &Value, visit: &mut dyn FnMut(&str, &Value)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::{desired_state, BuildInfo, PlanContext};
+    use crate::plan::{desired_state, PlanContext};
     use crate::version::VersionInputs;
     use time::macros::datetime;
 
@@ -250,8 +251,7 @@ mod tests {
         let context = PlanContext {
             subscription: Some(SUB),
             version: VersionInputs { now: datetime!(2024-11-17 15:31:24 UTC), cli_version: None, repo_dir: None },
-            blob_endpoint: None,
-            build: BuildInfo::default(),
+            ..PlanContext::offline_now()
         };
         desired_state(&loaded, &context).unwrap()
     }
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(control, Vec::<&str>::new(), "{infra:#?}");
         assert!(infra.contains_key(&Right::new(image.clone(), READ_BLOB, Plane::Data)), "the upload compares");
 
-        let template = desired.resources.iter().find(|r| r.kind == image_template::KIND).unwrap();
+        let template = desired.resources.iter().find(|r| r.kind == &image_template::KIND).unwrap();
         let one = Writes::Only(BTreeSet::from([template.id.to_ascii_uppercase()]));
         let build = required(&desired, &[Stage::Image, Stage::Infra], &one);
         let mut control: Vec<&str> =
@@ -356,7 +356,7 @@ mod tests {
 
     #[test]
     fn the_pool_needs_its_group_the_scale_set_and_the_subnet() {
-        let needed = required(&linux_example(), &[Stage::Pool], &Writes::All);
+        let needed = required(&linux_example(), &[Stage::ScaleSet, Stage::Pool], &Writes::All);
         let pool = group("rg-agents-sbx-pool");
         for action in [
             RESOURCE_GROUP_WRITE,
@@ -377,7 +377,7 @@ mod tests {
     fn a_role_definition_needs_write_at_its_assignable_scopes() {
         let mut desired = linux_example();
         let mut role = desired.resources[0].clone();
-        role.kind = role_definition::KIND;
+        role.kind = &role_definition::KIND;
         role.name = "ab12cd34-0000-0000-0000-000000000000".into();
         role.id = format!("/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/ab12cd34-0000-0000-0000-000000000000");
         role.body = serde_json::json!({"properties": {"roleName": "agentpool image builder", "assignableScopes": [format!("/subscriptions/{SUB}/resourceGroups/rg-agents-sbx")]}});

@@ -12,7 +12,7 @@ use time::macros::datetime;
 use super::*;
 use crate::arm::{ArmConfig, PollConfig, RetryConfig};
 use crate::events::Collect;
-use crate::plan::{desired_state, BuildInfo, PlanContext};
+use crate::plan::{desired_state, PlanContext};
 use crate::version::VersionInputs;
 
 const SUB: &str = "00000000-0000-0000-0000-000000000000";
@@ -80,8 +80,7 @@ fn desired(loaded: &crate::params::LoadedParameters) -> DesiredState {
     let context = PlanContext {
         subscription: Some(SUB),
         version: VersionInputs { now: datetime!(2024-11-17 15:31:24 UTC), cli_version: None, repo_dir: None },
-        blob_endpoint: None,
-        build: BuildInfo::default(),
+        ..PlanContext::offline_now()
     };
     desired_state(loaded, &context).unwrap()
 }

@@ -6,12 +6,21 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind, Probe, Service, Update};
 use crate::aib::OsType;
 use crate::params::model::AgentPool;
 
-pub const KIND: &str = "AzureDevOps/elasticPools";
-pub const API_VERSION: &str = "7.1";
-pub const SHORT_NAME: &str = "agent pool";
+pub static KIND: Kind = Kind {
+    probe: Probe::List,
+    update: Update::Patch,
+    service: Service::AzureDevOps,
+    ..kind::arm(
+        "AzureDevOps/elasticPools",
+        "7.1",
+        "vsts-rest-api-specs/specification/distributedTask/7.1/elastic.json",
+        "agent pool",
+    )
+};
 
 /// `ElasticPoolSettings` as sent on create and update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

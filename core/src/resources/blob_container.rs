@@ -1,10 +1,19 @@
 //! `Microsoft.Storage/storageAccounts/blobServices/containers`, created through the management plane.
 
+use super::kind::{self, Kind, Probe};
 use serde::{Deserialize, Serialize};
 
-pub const KIND: &str = "Microsoft.Storage/storageAccounts/blobServices/containers";
-pub const API_VERSION: &str = "2023-05-01";
-pub const SHORT_NAME: &str = "blob container";
+pub static KIND: Kind = Kind {
+    // The Storage swaggers define no answer to a GET of a missing account or container; a list
+    // answers 200 either way.
+    probe: Probe::List,
+    ..kind::arm(
+        "Microsoft.Storage/storageAccounts/blobServices/containers",
+        "2023-05-01",
+        "azure-rest-api-specs/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json",
+        "blob container",
+    )
+};
 
 /// `<account id>/blobServices/default/containers/<name>`.
 pub fn id(account_id: &str, name: &str) -> String {

@@ -2,11 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind};
 use super::Tags;
 
-pub const KIND: &str = "Microsoft.Compute/galleries";
-pub const API_VERSION: &str = "2024-03-03";
-pub const SHORT_NAME: &str = "gallery";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.Compute/galleries",
+    "2024-03-03",
+    "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json",
+    "gallery",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gallery {

@@ -2,13 +2,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind};
 use super::Tags;
 use crate::aib::OsType;
 use crate::params::model::{HyperVGeneration, ImageDefinition, SecurityType};
 
-pub const KIND: &str = "Microsoft.Compute/galleries/images";
-pub const API_VERSION: &str = "2024-03-03";
-pub const SHORT_NAME: &str = "image definition";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.Compute/galleries/images",
+    "2024-03-03",
+    "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json",
+    "image definition",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GalleryImage {
@@ -43,6 +47,11 @@ pub struct GalleryImageIdentifier {
 pub struct GalleryImageFeature {
     pub name: String,
     pub value: String,
+}
+
+/// `<gallery id>/images/<name>`.
+pub fn id(gallery_id: &str, name: &str) -> String {
+    format!("{gallery_id}/images/{name}")
 }
 
 pub fn desired(definition: &ImageDefinition, location: &str, tags: &Tags) -> GalleryImage {

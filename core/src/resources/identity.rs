@@ -2,11 +2,15 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind};
 use super::Tags;
 
-pub const KIND: &str = "Microsoft.ManagedIdentity/userAssignedIdentities";
-pub const API_VERSION: &str = "2023-01-31";
-pub const SHORT_NAME: &str = "managed identity";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.ManagedIdentity/userAssignedIdentities",
+    "2023-01-31",
+    "azure-rest-api-specs/specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json",
+    "managed identity",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Identity {

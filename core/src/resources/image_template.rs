@@ -9,12 +9,16 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::kind::{self, Kind};
 use super::Tags;
 use crate::aib::{Customizer, ImageSource};
 
-pub const KIND: &str = "Microsoft.VirtualMachineImages/imageTemplates";
-pub const API_VERSION: &str = "2024-02-01";
-pub const SHORT_NAME: &str = "image template";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.VirtualMachineImages/imageTemplates",
+    "2024-02-01",
+    "azure-rest-api-specs/specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json",
+    "image template",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageTemplate {

@@ -13,13 +13,18 @@ pub mod gallery;
 pub mod gallery_image;
 pub mod identity;
 pub mod image_template;
+pub mod kind;
 pub mod nat_gateway;
 pub mod public_ip;
+pub mod public_ip_prefix;
 pub mod resource_group;
 pub mod role_assignment;
 pub mod role_definition;
 pub mod scale_set;
 pub mod storage_account;
+pub mod subnet;
+
+pub use kind::Kind;
 
 use std::collections::BTreeMap;
 
@@ -44,10 +49,10 @@ pub fn subscription_and_group(id: &str) -> Option<(String, Option<String>)> {
     Some((after("subscriptions")?, after("resourceGroups")))
 }
 
-/// `/subscriptions/{s}/resourceGroups/{g}/providers/{provider_type}/{name}`; `provider_type` is
-/// e.g. `Microsoft.Compute/galleries`.
-pub fn resource_id(subscription: &str, group: &str, provider_type: &str, name: &str) -> String {
-    format!("{}/providers/{provider_type}/{name}", resource_group_id(subscription, group))
+/// `/subscriptions/{s}/resourceGroups/{g}/providers/{resource type}/{name}` of a top-level
+/// resource of `kind`.
+pub fn resource_id(subscription: &str, group: &str, kind: &Kind, name: &str) -> String {
+    format!("{}/providers/{}/{name}", resource_group_id(subscription, group), kind.resource_type)
 }
 
 /// True when `id` is `scope` or lies inside it (`scope` + `/…`), ignoring case as ARM does.
@@ -83,47 +88,35 @@ pub fn short_scope(id: &str) -> &str {
     }
 }
 
-/// What a person calls a resource of `kind`: `image definition`, `role assignment`, …; the kind
-/// itself when it is not one of agentpool's.
-pub fn short_name(kind: &str) -> &str {
-    KINDS.iter().find(|(k, _, _)| *k == kind).map_or(kind, |(_, _, name)| name)
+/// What a person calls a resource of type `resource_type`: `image definition`, `role
+/// assignment`, …; the type itself when it is not one of agentpool's.
+pub fn short_name(resource_type: &str) -> &str {
+    kind_of(resource_type).map_or(resource_type, |kind| kind.short_name)
 }
 
-/// Every kind agentpool plans: its type, api-version and short name.
-pub const KINDS: &[(&str, &str, &str)] = &[
-    (resource_group::KIND, resource_group::API_VERSION, resource_group::SHORT_NAME),
-    (storage_account::KIND, storage_account::API_VERSION, storage_account::SHORT_NAME),
-    (blob_container::KIND, blob_container::API_VERSION, blob_container::SHORT_NAME),
-    (identity::KIND, identity::API_VERSION, identity::SHORT_NAME),
-    (role_definition::KIND, role_definition::API_VERSION, role_definition::SHORT_NAME),
-    (role_assignment::KIND, role_assignment::API_VERSION, role_assignment::SHORT_NAME),
-    (gallery::KIND, gallery::API_VERSION, gallery::SHORT_NAME),
-    (gallery_image::KIND, gallery_image::API_VERSION, gallery_image::SHORT_NAME),
-    (image_template::KIND, image_template::API_VERSION, image_template::SHORT_NAME),
-    (public_ip::ADDRESS_KIND, public_ip::API_VERSION, public_ip::ADDRESS_SHORT_NAME),
-    (public_ip::PREFIX_KIND, public_ip::API_VERSION, public_ip::PREFIX_SHORT_NAME),
-    (nat_gateway::KIND, nat_gateway::API_VERSION, nat_gateway::SHORT_NAME),
-    (scale_set::KIND, scale_set::API_VERSION, scale_set::SHORT_NAME),
-    (agent_pool::KIND, agent_pool::API_VERSION, agent_pool::SHORT_NAME),
+/// The kind of a resource type agentpool plans.
+pub fn kind_of(resource_type: &str) -> Option<&'static Kind> {
+    KINDS.iter().copied().find(|kind| kind.resource_type.eq_ignore_ascii_case(resource_type))
+}
+
+/// Every kind agentpool plans.
+pub static KINDS: &[&Kind] = &[
+    &resource_group::KIND,
+    &storage_account::KIND,
+    &blob_container::KIND,
+    &identity::KIND,
+    &role_definition::KIND,
+    &role_assignment::KIND,
+    &gallery::KIND,
+    &gallery_image::KIND,
+    &image_template::KIND,
+    &public_ip::KIND,
+    &public_ip_prefix::KIND,
+    &nat_gateway::KIND,
+    &subnet::KIND,
+    &scale_set::KIND,
+    &agent_pool::KIND,
 ];
-
-/// Body fields Azure never returns (secrets), which a comparison with the live resource skips.
-pub fn write_only(kind: &str) -> &'static [&'static str] {
-    match kind {
-        scale_set::KIND => &["properties.virtualMachineProfile.osProfile.adminPassword"],
-        _ => &[],
-    }
-}
-
-/// Error codes with which Azure refuses a write of `kind` while a role definition it names,
-/// created or changed moments before, has not replicated yet: transient, unlike the same code
-/// for a role that does not exist at all.
-pub fn replication_lag_codes(kind: &str) -> &'static [&'static str] {
-    match kind {
-        role_assignment::KIND => &["RoleDefinitionDoesNotExist"],
-        _ => &[],
-    }
-}
 
 /// True when `id` is a role definition's (`…/providers/Microsoft.Authorization/roleDefinitions/<guid>`).
 pub fn is_role_definition_id(id: &str) -> bool {
@@ -132,41 +125,10 @@ pub fn is_role_definition_id(id: &str) -> bool {
         .is_some_and(|(_, guid)| !guid.is_empty() && !guid.contains('/'))
 }
 
-/// Kinds looked up by listing their collection rather than by GET: the Storage swaggers define
-/// no answer for a GET of a missing account or container, while a list answers 200 either way.
-pub fn probed_by_list(kind: &str) -> bool {
-    matches!(kind, storage_account::KIND | blob_container::KIND)
-}
-
-/// True when Azure cannot change an existing resource of `kind` in place, so a changed one is
-/// deleted and created again: a role assignment's principal and role are fixed at creation
-/// (`RoleAssignmentUpdateNotPermitted`).
-pub fn replaced_on_change(kind: &str) -> bool {
-    kind == role_assignment::KIND
-}
-
 /// Marker for a value only known once an earlier step ran, e.g. `<principalId of identity x>`.
 pub fn known_after_apply(what: &str) -> String {
     format!("<{what}: known after apply>")
 }
-
-/// Swagger of each ARM kind, relative to the specs folder; its folder names the api-version.
-pub const SWAGGERS: &[(&str, &str)] = &[
-    (resource_group::KIND, "azure-rest-api-specs/specification/resources/resource-manager/Microsoft.Resources/stable/2024-07-01/resources.json"),
-    (storage_account::KIND, "azure-rest-api-specs/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json"),
-    (blob_container::KIND, "azure-rest-api-specs/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json"),
-    (identity::KIND, "azure-rest-api-specs/specification/msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json"),
-    (role_assignment::KIND, "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json"),
-    (role_definition::KIND, "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json"),
-    (gallery::KIND, "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json"),
-    (gallery_image::KIND, "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json"),
-    (image_template::KIND, "azure-rest-api-specs/specification/imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json"),
-    (public_ip::ADDRESS_KIND, "azure-rest-api-specs/specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/publicIpAddress.json"),
-    (public_ip::PREFIX_KIND, "azure-rest-api-specs/specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/publicIpPrefix.json"),
-    (nat_gateway::KIND, "azure-rest-api-specs/specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/natGateway.json"),
-    (scale_set::KIND, "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/virtualMachineScaleSet.json"),
-    (agent_pool::KIND, "vsts-rest-api-specs/specification/distributedTask/7.1/elastic.json"),
-];
 
 #[cfg(test)]
 mod tests {
@@ -175,23 +137,29 @@ mod tests {
     #[test]
     fn api_versions_are_those_of_the_official_swaggers() {
         let specs = crate::testing::specs_dir();
-        for (kind, api_version, _) in KINDS {
-            let (_, swagger) =
-                SWAGGERS.iter().find(|(k, _)| k == kind).unwrap_or_else(|| panic!("{kind} has no swagger"));
+        for kind in KINDS {
+            let (api_version, swagger) = (kind.api_version, kind.swagger);
             let swagger_json = crate::testing::read_json(&specs.join(swagger));
             let declared = swagger_json["info"]["version"].as_str().unwrap_or_default();
-            assert!(declared.starts_with(api_version), "{kind}: we send {api_version}, {swagger} declares {declared}");
-            assert!(swagger.contains(&format!("/{api_version}/")), "{kind}: {swagger} is not the {api_version} folder");
+            assert!(
+                declared.starts_with(api_version),
+                "{kind:?}: we send {api_version}, {swagger} declares {declared}"
+            );
+            assert!(
+                swagger.contains(&format!("/{api_version}/")),
+                "{kind:?}: {swagger} is not the {api_version} folder"
+            );
         }
-        assert_eq!(KINDS.len(), SWAGGERS.len(), "every kind has a swagger");
     }
 
     #[test]
-    fn every_kind_has_a_short_name() {
-        for (kind, _) in SWAGGERS {
-            assert_ne!(short_name(kind), *kind, "{kind} has no short name");
+    fn every_kind_has_a_short_name_and_one_entry() {
+        for kind in KINDS {
+            assert_eq!(short_name(kind.resource_type), kind.short_name);
+            assert_eq!(KINDS.iter().filter(|k| k.resource_type == kind.resource_type).count(), 1);
         }
         assert_eq!(short_name("Microsoft.Web/sites"), "Microsoft.Web/sites");
+        assert_eq!(kind_of("microsoft.compute/GALLERIES"), Some(&gallery::KIND));
     }
 
     #[test]

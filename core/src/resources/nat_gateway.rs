@@ -1,16 +1,20 @@
 //! `Microsoft.Network/natGateways`: fixed outbound IPs for the agents' subnet.
 //!
 //! Caveat: associating the gateway with the subnet is a change to the subnet (a resource of the
-//! user's virtual network), planned by the scale set step against the live subnet.
+//! user's virtual network): see [`super::subnet`].
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind};
 use super::public_ip::NetworkSku;
 use super::Tags;
 
-pub const KIND: &str = "Microsoft.Network/natGateways";
-pub const API_VERSION: &str = "2024-05-01";
-pub const SHORT_NAME: &str = "NAT gateway";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.Network/natGateways",
+    "2024-05-01",
+    "azure-rest-api-specs/specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/natGateway.json",
+    "NAT gateway",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NatGateway {
@@ -37,4 +41,26 @@ pub struct NatGatewayProperties {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubResource {
     pub id: String,
+}
+
+/// The gateway of `spec` in `location` with these addresses, Standard SKU (the only one NAT
+/// gateways take).
+pub fn desired(
+    spec: &crate::params::model::NatGateway,
+    location: &str,
+    tags: &Tags,
+    public_ip_addresses: Vec<SubResource>,
+    public_ip_prefixes: Vec<SubResource>,
+) -> NatGateway {
+    NatGateway {
+        location: location.to_owned(),
+        tags: tags.clone(),
+        sku: NetworkSku { name: "Standard".to_owned(), tier: None },
+        zones: spec.zones.clone().unwrap_or_default(),
+        properties: NatGatewayProperties {
+            idle_timeout_in_minutes: spec.idle_timeout_in_minutes,
+            public_ip_addresses,
+            public_ip_prefixes,
+        },
+    }
 }

@@ -1,16 +1,18 @@
-//! `Microsoft.Network/publicIPAddresses` and `publicIPPrefixes` for the NAT gateway.
+//! `Microsoft.Network/publicIPAddresses`: the NAT gateway's outbound addresses.
 //!
 //! NAT gateways take Standard SKU, static, IPv4 addresses only.
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind};
 use super::Tags;
 
-pub const ADDRESS_KIND: &str = "Microsoft.Network/publicIPAddresses";
-pub const PREFIX_KIND: &str = "Microsoft.Network/publicIPPrefixes";
-pub const API_VERSION: &str = "2024-05-01";
-pub const ADDRESS_SHORT_NAME: &str = "public IP";
-pub const PREFIX_SHORT_NAME: &str = "public IP prefix";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.Network/publicIPAddresses",
+    "2024-05-01",
+    "azure-rest-api-specs/specification/network/resource-manager/Microsoft.Network/stable/2024-05-01/publicIpAddress.json",
+    "public IP",
+);
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicIpAddress {
@@ -32,25 +34,6 @@ pub struct PublicIpAddressProperties {
     pub public_ip_address_version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PublicIpPrefix {
-    pub location: String,
-    #[serde(default, skip_serializing_if = "Tags::is_empty")]
-    pub tags: Tags,
-    pub sku: NetworkSku,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub zones: Vec<String>,
-    pub properties: PublicIpPrefixProperties,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicIpPrefixProperties {
-    pub prefix_length: u32,
-    #[serde(rename = "publicIPAddressVersion")]
-    pub public_ip_address_version: String,
-}
-
 /// `{"name": "Standard", "tier": "Regional"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkSku {
@@ -65,7 +48,7 @@ impl NetworkSku {
     }
 }
 
-pub fn address(location: &str, tags: &Tags, zones: &[String]) -> PublicIpAddress {
+pub fn desired(location: &str, tags: &Tags, zones: &[String]) -> PublicIpAddress {
     PublicIpAddress {
         location: location.to_owned(),
         tags: tags.clone(),
@@ -75,15 +58,5 @@ pub fn address(location: &str, tags: &Tags, zones: &[String]) -> PublicIpAddress
             public_ip_allocation_method: "Static".to_owned(),
             public_ip_address_version: "IPv4".to_owned(),
         },
-    }
-}
-
-pub fn prefix(location: &str, tags: &Tags, zones: &[String], prefix_length: u32) -> PublicIpPrefix {
-    PublicIpPrefix {
-        location: location.to_owned(),
-        tags: tags.clone(),
-        sku: NetworkSku::standard_regional(),
-        zones: zones.to_vec(),
-        properties: PublicIpPrefixProperties { prefix_length, public_ip_address_version: "IPv4".to_owned() },
     }
 }

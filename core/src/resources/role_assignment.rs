@@ -3,11 +3,19 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const KIND: &str = "Microsoft.Authorization/roleAssignments";
-pub const API_VERSION: &str = "2022-04-01";
-pub const SHORT_NAME: &str = "role assignment";
+pub static KIND: Kind = Kind {
+    update: Update::Replace,
+    replication_lag_codes: &["RoleDefinitionDoesNotExist"],
+    ..kind::arm(
+        "Microsoft.Authorization/roleAssignments",
+        "2022-04-01",
+        "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json",
+        "role assignment",
+    )
+};
 
 pub use super::built_in_roles::{BuiltInRole, CONTRIBUTOR, STORAGE_BLOB_DATA_READER};
+use super::kind::{self, Kind, Update};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleAssignment {

@@ -20,11 +20,15 @@
 //!   `buildSubnetId`, or each run rewrites the other's action list.
 //! - Offline plans derive the GUID and name from `{subscriptionId}`; a live plan's differ.
 
+use super::kind::{self, Kind};
 use serde::{Deserialize, Serialize};
 
-pub const KIND: &str = "Microsoft.Authorization/roleDefinitions";
-pub const API_VERSION: &str = "2022-04-01";
-pub const SHORT_NAME: &str = "role definition";
+pub static KIND: Kind = kind::arm(
+    "Microsoft.Authorization/roleDefinitions",
+    "2022-04-01",
+    "azure-rest-api-specs/specification/authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json",
+    "role definition",
+);
 
 /// What the Image Builder identity needs in the resource group it distributes to, gallery
 /// distribution included (see the module documentation for the source).
@@ -257,7 +261,7 @@ mod tests {
         script.push_json(201, &[], &answer);
         let arm = client(&script);
         let body = serde_json::to_value(image_builder(&scope(None))).unwrap();
-        assert_eq!(arm.put(&role_id, API_VERSION, &body).await.unwrap(), answer);
+        assert_eq!(arm.put(&role_id, KIND.api_version, &body).await.unwrap(), answer);
         assert_eq!(script.lines(), [format!("PUT {role_id}?api-version=2022-04-01")]);
         assert_eq!(script.remaining(), 0);
     }

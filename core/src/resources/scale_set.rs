@@ -8,12 +8,38 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind, Update};
 use super::Tags;
 use crate::aib::OsType;
 
-pub const KIND: &str = "Microsoft.Compute/virtualMachineScaleSets";
-pub const API_VERSION: &str = "2024-07-01";
-pub const SHORT_NAME: &str = "scale set";
+/// The placeholder of a Windows admin password: generated when the scale set is created, never
+/// shown, never sent again.
+pub const GENERATED_PASSWORD: &str = "generated admin password, never shown";
+/// The placeholder of a Linux SSH key when the parameters give none: a key pair is generated when
+/// the scale set is created and its private half dropped (agents need no SSH).
+pub const GENERATED_SSH_KEY: &str = "generated SSH public key";
+
+/// What Azure DevOps owns on a scale set it manages: it sets the capacity, installs its agent
+/// extension (and refreshes it) and tags the set with the pool using it. Agentpool sends the
+/// capacity when it creates the set, then leaves these alone (tags are merged, never replaced).
+pub const OWNED_BY_AZURE_DEVOPS: &[&str] = &[
+    "sku.capacity",
+    "properties.virtualMachineProfile.extensionProfile",
+    "tags.__AzureDevOpsElasticPool",
+    "tags.__AzureDevOpsElasticPoolTimeStamp",
+];
+
+pub static KIND: Kind = Kind {
+    write_only: &["properties.virtualMachineProfile.osProfile.adminPassword"],
+    owned_by_others: OWNED_BY_AZURE_DEVOPS,
+    update: Update::Patch,
+    ..kind::arm(
+        "Microsoft.Compute/virtualMachineScaleSets",
+        "2024-07-01",
+        "azure-rest-api-specs/specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/virtualMachineScaleSet.json",
+        "scale set",
+    )
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScaleSet {

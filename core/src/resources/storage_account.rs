@@ -2,11 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::kind::{self, Kind, Probe};
 use super::Tags;
 
-pub const KIND: &str = "Microsoft.Storage/storageAccounts";
-pub const API_VERSION: &str = "2023-05-01";
-pub const SHORT_NAME: &str = "storage account";
+pub static KIND: Kind = Kind {
+    // The Storage swaggers define no answer to a GET of a missing account or container; a list
+    // answers 200 either way.
+    probe: Probe::List,
+    ..kind::arm(
+        "Microsoft.Storage/storageAccounts",
+        "2023-05-01",
+        "azure-rest-api-specs/specification/storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json",
+        "storage account",
+    )
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StorageAccount {

@@ -83,7 +83,7 @@ pub fn infra_nodes(plan: &Value, unit_ms: u64) -> Result<Vec<Node>, BoxError> {
             .and_then(|r| r["id"].as_str())
             .map(str::to_owned)
     };
-    if let (Some(account), Some(container)) = (id_of(storage_account::KIND), id_of(blob_container::KIND)) {
+    if let (Some(account), Some(container)) = (id_of(storage_account::KIND.resource_type), id_of(blob_container::KIND.resource_type)) {
         for upload in plan["uploads"].as_array().into_iter().flatten() {
             let blob = upload["blobName"].as_str().unwrap_or_default();
             nodes.push(Node {
@@ -166,8 +166,8 @@ impl Blobs {
                 .to_owned()
         };
         Blobs {
-            account: name(storage_account::KIND),
-            container: name(blob_container::KIND),
+            account: name(storage_account::KIND.resource_type),
+            container: name(blob_container::KIND.resource_type),
             names: plan["uploads"]
                 .as_array()
                 .into_iter()
@@ -299,15 +299,15 @@ impl InProcess {
     /// Plans and applies the infrastructure as `up --scope infra` does.
     pub async fn deploy_infra(&self, sink: &dyn EventSink) -> Result<(), BoxError> {
         let resources: Vec<_> = self.desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
-        let find = |kind: &str| resources.iter().find(|r| r.kind == kind).ok_or(format!("the plan has no {kind}"));
-        let (account, container) = (find(storage_account::KIND)?, find(blob_container::KIND)?);
+        let find = |kind: &str| resources.iter().find(|r| r.kind.resource_type == kind).ok_or(format!("the plan has no {kind}"));
+        let (account, container) = (find(storage_account::KIND.resource_type)?, find(blob_container::KIND.resource_type)?);
         let target = ScriptTarget {
             account_id: account.id.clone(),
             container_id: container.id.clone(),
             container_name: container.name.clone(),
             uploads: self.desired.uploads.clone(),
         };
-        let plan = live::plan(&self.client, &resources, 8, sink).await.map_err(|e| e.message)?;
+        let plan = live::plan(&self.client, &resources, 8, sink).await.map_err(|e| e.to_string())?;
         let report = dag::apply(&self.client, &self.blobs, &plan, Some(&target), 8, sink).await;
         if !report.succeeded() {
             return Err(format!("in-process apply failed: {:?}", report.failed).into());
@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn every_infra_kind_has_a_latency() {
-        for kind in [storage_account::KIND, blob_container::KIND] {
+        for kind in [storage_account::KIND.resource_type, blob_container::KIND.resource_type] {
             assert!(units_of(kind).is_some(), "{kind}");
         }
         assert_eq!(latencies(100).unwrap().len(), UNITS.iter().filter(|(_, _, units)| *units > 0).count());

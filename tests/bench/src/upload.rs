@@ -137,14 +137,14 @@ pub fn run(
         let name = format!("ours-{round}.bin");
         let began = Instant::now();
         let sent =
-            runtime.block_on(blobs.upload(&container_url, &upload(&name, file, bytes))).map_err(|e| e.message)?;
+            runtime.block_on(blobs.upload(&container_url, &upload(&name, file, bytes))).map_err(|e| e.to_string())?;
         let ours = began.elapsed();
         if !sent {
             return Err(format!("{name} was not sent").into());
         }
         let began = Instant::now();
         let sent =
-            runtime.block_on(blobs.upload(&container_url, &upload(&name, file, bytes))).map_err(|e| e.message)?;
+            runtime.block_on(blobs.upload(&container_url, &upload(&name, file, bytes))).map_err(|e| e.to_string())?;
         results.md5_skip.push(began.elapsed());
         if sent {
             return Err(format!("{name} was sent again although unchanged").into());

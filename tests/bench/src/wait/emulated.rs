@@ -79,7 +79,7 @@ pub fn run(
             .desired
             .resources
             .iter()
-            .find(|r| r.kind == image_template::KIND)
+            .find(|r| r.kind == &image_template::KIND)
             .ok_or("the parameters describe no image template")?;
         let client = Arc::new(local.client.clone());
         let mut rng = Rng::new(settings.seed);
@@ -141,7 +141,7 @@ async fn follow_family(
     builds: [Build; 2],
     scale: f64,
 ) -> Result<[Followed; 2], BoxError> {
-    let api = image_template::API_VERSION;
+    let api = image_template::KIND.api_version;
     body["tags"]["emulator.phases"] = json!(phases_tag(&builds[0], scale));
     client.put(id, api, &body).await?;
     let mut followed = Vec::new();
