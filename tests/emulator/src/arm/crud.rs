@@ -175,6 +175,7 @@ pub fn put(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response, A
         kind.validate_name(&target.name)?;
         let mut body = parse_body(bytes)?;
         kind.validate(&mut body)?;
+        crate::authz::linked::require(call, store, target, &kind.linked_access(&body))?;
         lro::settle(store, registry, &target.id, &call.env());
         let existing = store.get(&target.id).cloned();
         let target = &keep_casing(target, existing.as_ref());
@@ -221,7 +222,7 @@ pub fn patch(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response,
     let info = kind.info();
     let style = match info.patch {
         PatchStyle::Unsupported => return Err(ArmError::MethodNotAllowed("PATCH".into())),
-        PatchStyle::Sync => PutStyle::Sync,
+        PatchStyle::Sync | PatchStyle::TagsOnly => PutStyle::Sync,
         PatchStyle::AsyncOperation => PutStyle::AsyncOperation,
     };
     let registry = &call.app.registry;
@@ -238,7 +239,14 @@ pub fn patch(call: &Call<'_>, target: &Target, bytes: &[u8]) -> Result<Response,
         let existing = store.get(&target.id).cloned().ok_or_else(|| target.not_found())?;
         let target = &keep_casing(target, Some(&existing));
         let mut body = existing.body.clone();
-        apply_patch(&mut body, &patch);
+        if info.patch == PatchStyle::TagsOnly {
+            if let (Some(tags), Some(map)) = (patch.get("tags"), body.as_object_mut()) {
+                map.insert("tags".into(), tags.clone());
+            }
+        } else {
+            crate::authz::linked::require(call, store, target, &kind.linked_access(&patch))?;
+            apply_patch(&mut body, &patch);
+        }
         kind.validate(&mut body)?;
         kind.check(target, &body, Some(&existing), store)?;
         let mut built = finish(target, info, kind.build(target, &call.env(), body, Some(&existing)));
@@ -329,7 +337,7 @@ fn write_resource(
             ))
         }
         PutStyle::AsyncOperation => {
-            lro::set_provisioning_state(&mut body, if exists { "Updating" } else { "Creating" });
+            lro::set_provisioning_state(&mut body, if exists { "Updating" } else { target.kind.creating_state() });
             store.insert(resource(body.clone()));
             let action = if exists { OpAction::Update } else { OpAction::Create };
             let op = start(store, action, None);

@@ -82,6 +82,7 @@ impl Endpoints {
 pub fn all() -> Vec<&'static Endpoint> {
     let mut list = vec![&crate::kinds::role_definitions::ENDPOINTS];
     list.extend(crate::provider_reads::ENDPOINTS);
+    list.extend(crate::kinds::endpoints());
     list
 }
 

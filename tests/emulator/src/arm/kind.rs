@@ -61,6 +61,9 @@ pub enum PatchStyle {
     Sync,
     /// 200 with the merged resource in `Updating` and an `Azure-AsyncOperation` header.
     AsyncOperation,
+    /// 200, synchronous, applying only the body's `tags` (Network's `UpdateTags`, whose body is a
+    /// `TagsObject`: other members are ignored).
+    TagsOnly,
 }
 
 /// How DELETE answers.
@@ -250,6 +253,19 @@ pub trait ResourceKind: Send + Sync + 'static {
     /// Fills read-only values of the stored resource taken from other resources (e.g. the principal id of a
     /// user-assigned identity it names), after [`ResourceKind::build`].
     fn resolve(&self, _target: &Target, _built: &mut Value, _store: &Store) {}
+
+    /// The provisioning state of a resource being created by an `Azure-AsyncOperation` PUT (Network's
+    /// `ProvisioningState` has no `Creating`: it answers `Updating`).
+    fn creating_state(&self) -> &'static str {
+        "Creating"
+    }
+
+    /// The other resources a PUT or PATCH body links to and the action the caller needs on each
+    /// (`Microsoft.Network/virtualNetworks/subnets/join/action` on a subnet, ...): ARM's linked access
+    /// check, answered 403 `LinkedAuthorizationFailed` ([`crate::authz::linked`]).
+    fn linked_access(&self, _body: &Value) -> Vec<crate::authz::linked::Link> {
+        Vec::new()
+    }
 
     /// The 404 of a missing resource of this kind.
     fn not_found(&self, target: &Target) -> ArmError {

@@ -8,12 +8,14 @@
 //! ([`permission::Permission::allows`]).
 //!
 //! Submodules: [`permission`] (blocks and wildcard matching), [`request`] (the operation an ARM request
-//! performs, and ARM's 403 answers), [`caller`] (the emulator's client as a principal: its roles at start).
+//! performs, and ARM's 403 answers), [`linked`] (the rights a write needs on the resources its body links
+//! to), [`caller`] (the emulator's client as a principal: its roles at start).
 //!
 //! Caveats: no deny assignments, no group membership (a principal is only its object id), no ABAC
 //! conditions, no role-assignment caching delay (a change applies to the next request).
 
 pub mod caller;
+pub mod linked;
 pub mod permission;
 pub mod request;
 

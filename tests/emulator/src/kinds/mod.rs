@@ -11,6 +11,7 @@ pub mod gallery_image_versions;
 pub mod gallery_images;
 pub mod identities;
 pub mod image_templates;
+pub mod network;
 pub mod resource_groups;
 pub mod role_assignments;
 pub mod role_definitions;
@@ -36,7 +37,18 @@ pub fn all() -> Vec<&'static dyn ResourceKind> {
         &gallery_image_versions::GalleryImageVersions,
         &image_templates::ImageTemplates,
         &image_templates::RunOutputs,
+        &network::virtual_networks::VirtualNetworks,
+        &network::subnets::Subnets,
+        &network::public_ips::PublicIpAddresses,
+        &network::public_ip_prefixes::PublicIpPrefixes,
+        &network::nat_gateways::NatGateways,
+        &scale_sets::kind::ScaleSets,
     ]
+}
+
+/// The routes of kinds that are not resources (a scale set's instances, storage name checks).
+pub fn endpoints() -> Vec<&'static crate::arm::endpoint::Endpoint> {
+    vec![&scale_sets::vms::ENDPOINT]
 }
 
 /// The registry of [`all`] kinds.

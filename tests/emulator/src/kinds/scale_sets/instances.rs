@@ -6,8 +6,12 @@
 //! so any change of the model (a PUT, a PATCH, an edit of the body by another emulated actor) makes the
 //! existing instances outdated until they are upgraded (`manualupgrade`).
 //!
+//! Long actions mark instances first (`Deleting`, `Updating`) and [`complete`] finishes them when the
+//! action's operation ends.
+//!
 //! Caveats: instances are `Succeeded` and `PowerState/running` as soon as they exist (no boot, no
-//! overprovisioning, no failed instances); ids increase and are never reused.
+//! overprovisioning, no failed instances); ids increase and are never reused; an instance keeps only the
+//! image and the fingerprint of its model, so it shows the current model's other settings.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -156,7 +160,7 @@ pub fn reconcile(store: &mut Store, id: &str, now: OffsetDateTime) -> Result<(),
     let capacity = body["sku"]["capacity"].as_u64().unwrap_or(0) as usize;
     let mut state = load(store, id);
     if state.instances.len() < capacity {
-        let image = image::resolve(store, &body["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"])?;
+        let image = model_image(store, &body)?;
         let model = model_of(&body);
         while state.instances.len() < capacity {
             let instance = new_instance(state.next_instance_id, &image, &model, now);
@@ -217,34 +221,54 @@ pub fn targets(store: &Store, id: &str, instance_ids: Option<&[String]>) -> Resu
     }
 }
 
-/// Reimages instances: each gets a fresh OS disk from its own model's image (an image definition resolves
-/// to its latest version again); the model it runs does not change.
-pub fn reimage(store: &mut Store, id: &str, ids: &[u64]) -> Result<(), ArmError> {
+/// Applies `change` to the instances `ids` of scale set `id`.
+pub fn mark(store: &mut Store, id: &str, ids: &[u64], change: impl Fn(&mut Stored)) {
     let mut state = load(store, id);
-    for instance in state.instances.iter_mut().filter(|i| ids.contains(&i.instance_id)) {
-        let mut reference = instance.image_reference.clone();
-        if let Some(map) = reference.as_object_mut() {
-            map.remove("exactVersion");
+    state.instances.iter_mut().filter(|i| ids.contains(&i.instance_id)).for_each(change);
+    save(store, id, &state);
+}
+
+/// Ends the long actions on the instances of scale set `id`: `Deleting` instances go (the capacity drops
+/// by their number), `Updating` ones become `Succeeded` — or, when the operation failed, both `Failed`.
+pub fn complete(store: &mut Store, id: &str, succeeded: bool) {
+    if store.get(id).is_none() {
+        return;
+    }
+    let mut state = load(store, id);
+    let before = state.instances.len();
+    if succeeded {
+        state.instances.retain(|i| i.provisioning_state != "Deleting");
+    }
+    let removed = (before - state.instances.len()) as u64;
+    for instance in state.instances.iter_mut() {
+        if matches!(instance.provisioning_state.as_str(), "Deleting" | "Updating") {
+            instance.provisioning_state = if succeeded { "Succeeded" } else { "Failed" }.into();
         }
-        let image = image::resolve(store, &reference)?;
-        instance.image_reference = image.reference;
-        instance.image_id = image.id;
     }
     save(store, id, &state);
-    Ok(())
+    if removed > 0 {
+        if let Some(resource) = store.get_mut(id) {
+            let capacity = resource.body["sku"]["capacity"].as_u64().unwrap_or(0);
+            resource.body["sku"]["capacity"] = json!(capacity.saturating_sub(removed));
+        }
+    }
+}
+
+/// The image new or upgraded instances get from the scale set's current model.
+pub fn model_image(store: &Store, body: &Value) -> Result<ResolvedImage, ArmError> {
+    let reference = &body["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"];
+    image::resolve(store, reference, body["location"].as_str().unwrap_or_default())
 }
 
 /// Upgrades instances to the scale set's current model (`manualupgrade`).
 pub fn upgrade(store: &mut Store, id: &str, ids: &[u64]) -> Result<(), ArmError> {
     let body = scale_set_body(store, id)?;
-    let image = image::resolve(store, &body["properties"]["virtualMachineProfile"]["storageProfile"]["imageReference"])?;
+    let image = model_image(store, &body)?;
     let model = model_of(&body);
-    let mut state = load(store, id);
-    for instance in state.instances.iter_mut().filter(|i| ids.contains(&i.instance_id)) {
+    mark(store, id, ids, |instance| {
         instance.image_reference = image.reference.clone();
         instance.image_id = image.id.clone();
         instance.model = model.clone();
-    }
-    save(store, id, &state);
+    });
     Ok(())
 }

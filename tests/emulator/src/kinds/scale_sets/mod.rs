@@ -9,11 +9,24 @@
 //! instance's `latestModelApplied` compares the model it was made from with the body's current
 //! `virtualMachineProfile`, so such edits make existing instances outdated as on Azure.
 
+mod body;
 mod image;
 pub mod instances;
+pub mod kind;
+pub mod vms;
+
+use serde_json::Value;
 
 use crate::arm::error::ArmError;
 use crate::state::Store;
+
+/// Registry name of the scale set kind (the store's `kind` of scale sets).
+pub const KIND: &str = instances::KIND;
+
+/// The subnet ids a scale set body's NIC IP configurations name.
+pub fn subnet_ids(body: &Value) -> Vec<String> {
+    body::subnet_ids(body)
+}
 
 /// One instance of a Uniform scale set as the emulator keeps it.
 #[derive(Debug, Clone, PartialEq)]
