@@ -12,6 +12,7 @@
 //! - `GET|PUT /_emulator/blobs/{account}/{container}/{blob}` → a blob of the blob service (or, with
 //!   `--no-blob-service`, of the emulator's memory) at `--blob-endpoint-template`: scripts for Image Builder
 //!   builds in tests without Azurite, and what builds wrote
+//! - `/_emulator/devops/...` → the emulated Azure DevOps' test routes ([`crate::devops::admin`])
 //!
 //! Caveat: anyone who can reach the port can change faults; the emulator listens on loopback by default.
 
@@ -82,6 +83,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/requests", get(requests).delete(reset_requests))
         .route("/logs/{template}", get(build_log))
         .route("/blobs/{account}/{*path}", get(get_blob).put(put_blob))
+        .nest("/devops", crate::devops::admin::router())
 }
 
 #[derive(Debug, serde::Deserialize)]

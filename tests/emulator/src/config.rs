@@ -134,6 +134,10 @@ pub struct Config {
     /// Fault injection settings.
     #[command(flatten)]
     pub faults: FaultSettings,
+
+    /// The emulated Azure DevOps: organization, projects, endpoints, credentials, node timing.
+    #[command(flatten)]
+    pub devops: crate::devops::settings::DevopsSettings,
 }
 
 fn parse_phase(s: &str) -> Result<PhaseMs, String> {

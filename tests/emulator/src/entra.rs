@@ -32,6 +32,14 @@ use time::OffsetDateTime;
 use crate::app::{base_url, App};
 use crate::arm::error::json_response;
 
+/// The Entra resource (application id) of Azure DevOps: tokens for it are asked with the scope
+/// `499b84ac-1321-427f-aa17-267ca6975798/.default` and carry it as `aud`. Source: microsoft/azure-devops-rust-api
+/// `azure_devops_rust_api/src/lib.rs`, `ADO_SCOPE` ("The token scope for Azure DevOps"), which its clients use by
+/// default; microsoft/AzDevOpsDemoGenerator `docs/Auth-Device-code-flow.md` asks Entra for the same scope. The
+/// token endpoint issues it like any other resource ([`resource_of_scope`]); Azure DevOps' side checks the
+/// audience ([`crate::devops::auth`]).
+pub const AZURE_DEVOPS_RESOURCE: &str = "499b84ac-1321-427f-aa17-267ca6975798";
+
 /// Why a bearer token is not accepted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TokenError {
@@ -358,6 +366,15 @@ mod tests {
         assert_eq!(resource_of_scope("https://storage.azure.com/.default").unwrap(), "https://storage.azure.com");
         assert!(resource_of_scope("https://management.azure.com/user_impersonation").is_err());
         assert!(resource_of_scope("a/.default b/.default").is_err());
+    }
+
+    #[test]
+    fn azure_devops_tokens() {
+        let resource = resource_of_scope(&format!("{AZURE_DEVOPS_RESOURCE}/.default")).unwrap();
+        assert_eq!(resource, AZURE_DEVOPS_RESOURCE);
+        let issuer = TokenIssuer::new("t", 3600);
+        let (token, _) = issuer.issue("app", &resource, 0);
+        assert_eq!(issuer.verify(&token, 1).unwrap().aud, "499b84ac-1321-427f-aa17-267ca6975798");
     }
 
     #[test]

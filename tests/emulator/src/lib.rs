@@ -22,6 +22,7 @@
 //! | [`state`] | in-memory state and its file |
 //! | [`server`] | accept loop, route table, lifecycle, background tick of the kinds |
 //! | [`azurite`] | starting Azurite beside it (e2e harness, benchmarks) |
+//! | [`devops`] | Azure DevOps at `https://host:port/{organization}`: projects, endpoints, pools, elastic pools, and its actor on scale sets |
 
 pub mod admin;
 pub mod app;
@@ -31,6 +32,7 @@ pub mod authz;
 pub mod azurite;
 pub mod blob_data_plane;
 pub mod config;
+pub mod devops;
 pub mod entra;
 pub mod faults;
 pub mod kinds;

@@ -4,6 +4,7 @@
 //! - `/_emulator/...`: admin ([`crate::admin`]);
 //! - `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/oauth2/v2.0/token`,
 //!   `/{tenant}/discovery/v2.0/keys`: Entra ([`crate::entra`]);
+//! - `/{organization}/_apis/…`, `/{organization}/{project}/_apis/…`: Azure DevOps ([`crate::devops`]);
 //! - everything else: ARM ([`crate::arm`]).
 //!
 //! A response carrying the [`DropConnection`] marker is turned into a service error, on which hyper closes
@@ -12,7 +13,8 @@
 //!
 //! Without `--state-dir`, the PEM files go to a new temporary directory, removed at shutdown. Every
 //! `--tick-ms` ([`DEFAULT_TICK_MS`]), a background task runs the kinds' work outside the state lock
-//! ([`crate::arm::kind::ResourceKind::background`]: Image Builder builds); it stops at shutdown.
+//! ([`crate::arm::kind::ResourceKind::background`]: Image Builder builds) and Azure DevOps' actor on scale
+//! sets ([`crate::devops::actor`]); it stops at shutdown.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -41,7 +43,7 @@ use crate::faults::{FaultError, FaultInjector};
 use crate::state::{SharedState, StateError};
 use crate::tls::{Certificates, TlsError};
 use crate::traffic::{TrafficError, TrafficRecorder};
-use crate::{arm, kinds};
+use crate::{arm, devops, kinds};
 
 /// How often kinds' background work ([`crate::arm::kind::ResourceKind::background`]) runs by
 /// default, in milliseconds (`--tick-ms`).
@@ -96,6 +98,12 @@ pub struct ReadyInfo {
     pub state_dir: PathBuf,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traffic_dir: Option<PathBuf>,
+    /// `https://host:port/{organization}`: the emulated Azure DevOps organization.
+    pub devops_url: String,
+    /// The personal access token Azure DevOps accepts (Basic, any user name).
+    pub devops_pat: String,
+    /// The job access token (`System.AccessToken`) Azure DevOps accepts as Bearer.
+    pub devops_access_token: String,
 }
 
 impl ReadyInfo {
@@ -131,14 +139,21 @@ pub struct Emulator {
     ticker: JoinHandle<()>,
 }
 
-/// The route table.
+/// The route table: admin routes, Entra, then Azure DevOps for its paths ([`devops::is_devops_path`]) and
+/// ARM for everything else.
 pub fn router(app: Arc<App>) -> Router {
+    let arm = arm::router(app.clone()).with_state(app.clone());
+    let devops = devops::router(app.clone());
+    let split = tower::service_fn(move |request: axum::extract::Request| {
+        let target = if devops::is_devops_path(request.uri().path()) { devops.clone() } else { arm.clone() };
+        target.oneshot(request)
+    });
     Router::new()
         .nest("/_emulator", admin::router())
         .route("/{tenant}/v2.0/.well-known/openid-configuration", get(entra::openid_configuration))
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
         .route("/{tenant}/discovery/v2.0/keys", get(entra::keys))
-        .fallback_service(arm::router(app.clone()).with_state(app.clone()))
+        .fallback_service(split)
         .with_state(app)
 }
 
@@ -185,6 +200,7 @@ impl Emulator {
             config,
         });
         crate::authz::caller::seed(&app).map_err(ServerError::CallerRoles)?;
+        seed_devops(&app);
         let ready = ReadyInfo {
             arm_endpoint: endpoint.clone(),
             authority_host: endpoint,
@@ -198,6 +214,9 @@ impl Emulator {
             principal_id: crate::authz::caller::principal_id(&app.config.client_id),
             state_dir,
             traffic_dir: app.config.traffic_dir.clone(),
+            devops_url: format!("{}/{}", app.endpoint, app.config.devops.organization),
+            devops_pat: app.config.devops.pat.clone(),
+            devops_access_token: app.config.devops.access_token.clone(),
         };
         let (shutdown, stop) = oneshot::channel();
         let task = tokio::spawn(serve(listener, acceptor, router(app.clone()), stop));
@@ -230,7 +249,25 @@ impl Emulator {
     }
 }
 
-/// Runs the kinds' background work every `--tick-ms`, one kind after the other, until aborted.
+/// Makes the Azure DevOps organization, projects and endpoints of the flags that are missing.
+fn seed_devops(app: &App) {
+    let azure = devops::seed::Azure {
+        tenant_id: app.config.tenant_id.clone(),
+        subscription_id: app.config.subscription_id.clone(),
+        client_id: app.config.client_id.clone(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    app.state.write(|store| {
+        let before = store.devops().clone();
+        devops::seed::seed(store.devops_mut(), &app.config.devops, &azure, now);
+        if *store.devops() != before {
+            store.mark_changed();
+        }
+    });
+}
+
+/// Runs the kinds' background work every `--tick-ms`, one kind after the other, then Azure DevOps' actor
+/// ([`devops::actor`]), until aborted.
 async fn tick(app: Arc<App>) {
     let mut interval = tokio::time::interval(Duration::from_millis(app.config.tick_ms.max(1)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -241,6 +278,7 @@ async fn tick(app: Arc<App>) {
                 work.await;
             }
         }
+        devops::actor::tick(&app);
     }
 }
 

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::arm::path::{is_within, key};
+use crate::devops::model::DevopsState;
 
 /// Errors reading or writing the state file.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +116,8 @@ pub struct Store {
     /// What a resource provider keeps about a resource without showing it through ARM (Image Builder's
     /// build state and log, ...), by lower-cased resource id; removed with the resource.
     private: BTreeMap<String, Value>,
+    /// The emulated Azure DevOps (organizations, pools, nodes, ...; [`crate::devops`]).
+    devops: DevopsState,
     dirty: bool,
 }
 
@@ -124,6 +127,8 @@ struct Snapshot {
     operations: Vec<Operation>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     private: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "DevopsState::is_empty")]
+    devops: DevopsState,
 }
 
 impl Store {
@@ -211,12 +216,30 @@ impl Store {
         self.operations.insert(key(&op.id), op);
     }
 
+    /// The emulated Azure DevOps.
+    pub fn devops(&self) -> &DevopsState {
+        &self.devops
+    }
+
+    /// Mutable access to the emulated Azure DevOps. Caveat: unlike the resources' accessors it does not
+    /// mark the store changed (Azure DevOps' reads go through it too): callers that change something call
+    /// [`Store::mark_changed`].
+    pub fn devops_mut(&mut self) -> &mut DevopsState {
+        &mut self.devops
+    }
+
+    /// Marks the store changed, so [`SharedState::write`] saves it.
+    pub fn mark_changed(&mut self) {
+        self.dirty = true;
+    }
+
     /// The JSON dump of `GET /_emulator/state` (same shape as the state file).
     pub fn snapshot(&self) -> Value {
         serde_json::to_value(Snapshot {
             resources: self.resources.values().cloned().collect(),
             operations: self.operations.values().cloned().collect(),
             private: self.private.clone(),
+            devops: self.devops.clone(),
         })
         .unwrap_or(Value::Null)
     }
@@ -234,6 +257,7 @@ impl Store {
             resources: snap.resources.into_iter().map(|r| (key(&r.id), r)).collect(),
             operations: snap.operations.into_iter().map(|o| (key(&o.id), o)).collect(),
             private: snap.private,
+            devops: snap.devops,
             dirty: false,
         })
     }
@@ -323,8 +347,13 @@ mod tests {
         let file = dir.join("state.json");
         let shared = SharedState::open(Some(file.clone())).unwrap();
         shared.write(|s| s.insert(res("/subscriptions/s/resourceGroups/a")));
+        shared.write(|s| {
+            s.devops_mut().organizations.push(crate::devops::model::Organization { name: "contoso".into(), ..Default::default() });
+            s.mark_changed();
+        });
         let again = SharedState::open(Some(file.clone())).unwrap();
         assert!(again.read(|s| s.get("/subscriptions/s/resourceGroups/A").is_some()));
+        assert!(again.read(|s| s.devops().org("contoso").is_some()), "Azure DevOps persists too");
         std::fs::write(&file, "not json").unwrap();
         assert!(matches!(SharedState::open(Some(file)), Err(StateError::Parse { .. })));
         std::fs::remove_dir_all(dir).unwrap();

@@ -1,6 +1,6 @@
-//! Recording of ARM exchanges as oav traffic files.
+//! Recording of ARM and Azure DevOps exchanges as oav traffic files.
 //!
-//! Each exchange on an ARM route becomes one file `NNNNNN-METHOD-type.json` (sequence number at arrival, so
+//! Each exchange on an ARM or Azure DevOps route becomes one file `NNNNNN-METHOD-type.json` (sequence number at arrival, so
 //! sorting the names keeps the order) in the format `oav validate-traffic` reads:
 //!
 //! ```json
@@ -10,8 +10,9 @@
 //! ```
 //!
 //! oav 4.0.3 needs `statusCode` as a string (it calls `toLowerCase` on it). URLs (request, and the emulator's
-//! own links in response headers) are rewritten to `https://management.azure.com` so oav matches swagger
-//! paths. The `Authorization` header is left out: no secret reaches the disk. Injected faults are recorded
+//! own links in response headers and bodies) are rewritten to `https://management.azure.com` for ARM and
+//! `https://dev.azure.com` for Azure DevOps (the swaggers' hosts) so oav matches swagger paths; nothing
+//! else is rewritten (an Azure DevOps api-version stays as sent, in the query or in `Accept`). The `Authorization` header is left out: no secret reaches the disk. Injected faults are recorded
 //! (they are `default` error responses); dropped connections have no response and are not. Operation-status
 //! polls are recorded too; oav reports them as undefined operations and ignores them.
 
@@ -29,8 +30,10 @@ use serde_json::{json, Map, Value};
 use crate::app::{base_url, App};
 use crate::server::DropConnection;
 
-/// The host traffic URLs are rewritten to.
+/// The host ARM traffic URLs are rewritten to.
 pub const ARM_HOST: &str = "https://management.azure.com";
+/// The host Azure DevOps traffic URLs are rewritten to (`host` of the vsts-rest-api-specs swaggers).
+pub const DEVOPS_HOST: &str = "https://dev.azure.com";
 
 /// Largest body buffered for recording.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -98,13 +101,13 @@ pub fn type_label(path: &str) -> String {
     }
 }
 
-fn headers_json(headers: &HeaderMap, local_base: &str) -> Value {
+fn headers_json(headers: &HeaderMap, local_base: &str, host: &str) -> Value {
     let mut map = Map::new();
     for (name, value) in headers {
         if name == axum::http::header::AUTHORIZATION {
             continue;
         }
-        let v = String::from_utf8_lossy(value.as_bytes()).replace(local_base, ARM_HOST);
+        let v = String::from_utf8_lossy(value.as_bytes()).replace(local_base, host);
         match map.get_mut(name.as_str()) {
             Some(Value::String(existing)) => {
                 existing.push_str(", ");
@@ -118,28 +121,39 @@ fn headers_json(headers: &HeaderMap, local_base: &str) -> Value {
     Value::Object(map)
 }
 
-fn body_json(bytes: &[u8], local_base: &str) -> Value {
+fn body_json(bytes: &[u8], local_base: &str, host: &str) -> Value {
     if bytes.is_empty() {
         return Value::Null;
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => rewrite_links(v, local_base),
+        Ok(v) => rewrite_links(v, local_base, host),
         Err(_) => Value::String(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
 
-/// Rewrites emulator URLs in string values (e.g. `nextLink`) to the ARM host.
-fn rewrite_links(v: Value, local_base: &str) -> Value {
+/// Rewrites emulator URLs in string values (e.g. `nextLink`) to `host`.
+fn rewrite_links(v: Value, local_base: &str, host: &str) -> Value {
     match v {
-        Value::String(s) if s.starts_with(local_base) => Value::String(s.replacen(local_base, ARM_HOST, 1)),
-        Value::Array(items) => Value::Array(items.into_iter().map(|i| rewrite_links(i, local_base)).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(k, v)| (k, rewrite_links(v, local_base))).collect()),
+        Value::String(s) if s.starts_with(local_base) => Value::String(s.replacen(local_base, host, 1)),
+        Value::Array(items) => Value::Array(items.into_iter().map(|i| rewrite_links(i, local_base, host)).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, rewrite_links(v, local_base, host))).collect())
+        }
         other => other,
     }
 }
 
-/// Middleware: records the exchange when a traffic directory is configured.
+/// Middleware of ARM routes: records the exchange when a traffic directory is configured.
 pub async fn record(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    record_as(&app, ARM_HOST, request, next).await
+}
+
+/// Middleware of Azure DevOps routes: records the exchange with `https://dev.azure.com` as host.
+pub async fn record_devops(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    record_as(&app, DEVOPS_HOST, request, next).await
+}
+
+async fn record_as(app: &App, host: &str, request: Request, next: Next) -> Response {
     let Some(recorder) = app.traffic.as_ref() else {
         return next.run(request).await;
     };
@@ -159,10 +173,10 @@ pub async fn record(State(app): State<Arc<App>>, request: Request, next: Next) -
     };
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
     let live_request = json!({
-        "url": format!("{ARM_HOST}{path_and_query}"),
+        "url": format!("{host}{path_and_query}"),
         "method": parts.method.as_str(),
-        "headers": headers_json(&parts.headers, &local_base),
-        "body": body_json(&request_bytes, &local_base),
+        "headers": headers_json(&parts.headers, &local_base, host),
+        "body": body_json(&request_bytes, &local_base, host),
     });
     let method = parts.method.as_str().to_string();
     let path = parts.uri.path().to_string();
@@ -176,8 +190,8 @@ pub async fn record(State(app): State<Arc<App>>, request: Request, next: Next) -
         "liveRequest": live_request,
         "liveResponse": {
             "statusCode": parts.status.as_u16().to_string(),
-            "headers": headers_json(&parts.headers, &local_base),
-            "body": body_json(&response_bytes, &local_base),
+            "headers": headers_json(&parts.headers, &local_base, host),
+            "body": body_json(&response_bytes, &local_base, host),
         },
     });
     if let Err(e) = recorder.write(seq, &method, &path, &exchange) {
@@ -207,13 +221,17 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("authorization", "Bearer secret".parse().unwrap());
         h.insert("location", "https://127.0.0.1:9/x".parse().unwrap());
-        let j = headers_json(&h, "https://127.0.0.1:9");
+        let j = headers_json(&h, "https://127.0.0.1:9", ARM_HOST);
         assert!(j.get("authorization").is_none());
         assert_eq!(j["location"], "https://management.azure.com/x");
-        assert_eq!(body_json(b"", "x"), Value::Null);
+        assert_eq!(body_json(b"", "x", ARM_HOST), Value::Null);
         assert_eq!(
-            body_json(br#"{"nextLink":"https://h/a"}"#, "https://h")["nextLink"],
+            body_json(br#"{"nextLink":"https://h/a"}"#, "https://h", ARM_HOST)["nextLink"],
             "https://management.azure.com/a"
+        );
+        assert_eq!(
+            body_json(br#"{"url":"https://h/contoso/_apis/projects/p"}"#, "https://h", DEVOPS_HOST)["url"],
+            "https://dev.azure.com/contoso/_apis/projects/p"
         );
     }
 
