@@ -4,6 +4,10 @@
 mod arm;
 mod azurite;
 mod binary;
+mod devops;
+mod devops_actor;
+mod devops_protocol;
+mod devops_support;
 mod entra;
 mod faults;
 mod image_builder;
@@ -12,6 +16,7 @@ mod kinds;
 mod latency;
 mod network;
 mod oav;
+mod oav_network;
 mod offer;
 mod roles;
 mod scale_sets;
