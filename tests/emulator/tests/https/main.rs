@@ -6,6 +6,7 @@ mod azurite;
 mod binary;
 mod devops;
 mod devops_actor;
+mod devops_client;
 mod devops_protocol;
 mod devops_support;
 mod entra;
