@@ -4,13 +4,16 @@
 //! This crate knows nothing of terminals or Azure Pipelines logging commands; the `agentpool`
 //! binary renders what it returns.
 
+pub mod agents;
 pub mod aib;
 pub mod apply;
 pub mod arm;
 pub mod blob;
+pub mod devops;
 pub mod events;
 pub mod image;
 pub mod naming;
+pub mod nat;
 pub mod params;
 pub mod plan;
 pub mod preflight;

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use support::{OavRun, TempDir};
 
 /// How one ARM resource kind of the plan is validated.
+#[derive(Clone, Copy)]
 struct ArmKind {
     kind: &'static str,
     /// Swagger, relative to `azure-rest-api-specs/specification/`; its path holds the api-version.
@@ -33,107 +34,36 @@ struct ArmKind {
     status: u16,
 }
 
-const ARM_KINDS: &[ArmKind] = &[
-    ArmKind {
-        kind: "Microsoft.Resources/resourceGroups",
-        spec: "resources/resource-manager/Microsoft.Resources/stable/2024-07-01/resources.json",
-        api_version: "2024-07-01",
-        operation_id: "ResourceGroups_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Storage/storageAccounts",
-        spec: "storage/resource-manager/Microsoft.Storage/stable/2023-05-01/storage.json",
-        api_version: "2023-05-01",
-        operation_id: "StorageAccounts_Create",
-        status: 200, // lists 200 and 202 only
-    },
-    ArmKind {
-        kind: "Microsoft.Storage/storageAccounts/blobServices/containers",
-        spec: "storage/resource-manager/Microsoft.Storage/stable/2023-05-01/blob.json",
-        api_version: "2023-05-01",
-        operation_id: "BlobContainers_Create",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.ManagedIdentity/userAssignedIdentities",
-        spec: "msi/resource-manager/Microsoft.ManagedIdentity/stable/2023-01-31/ManagedIdentity.json",
-        api_version: "2023-01-31",
-        operation_id: "UserAssignedIdentities_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Authorization/roleAssignments",
-        spec: "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleAssignmentsCalls.json",
-        api_version: "2022-04-01",
-        operation_id: "RoleAssignments_Create",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Authorization/roleDefinitions",
-        spec: "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json",
-        api_version: "2022-04-01",
-        operation_id: "RoleDefinitions_CreateOrUpdate",
-        status: 201, // the only success the operation lists
-    },
-    ArmKind {
-        kind: "Microsoft.Compute/galleries",
-        spec: "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json",
-        api_version: "2024-03-03",
-        operation_id: "Galleries_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Compute/galleries/images",
-        spec: "compute/resource-manager/Microsoft.Compute/GalleryRP/stable/2024-03-03/gallery.json",
-        api_version: "2024-03-03",
-        operation_id: "GalleryImages_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.VirtualMachineImages/imageTemplates",
-        spec: "imagebuilder/resource-manager/Microsoft.VirtualMachineImages/stable/2024-02-01/imagebuilder.json",
-        api_version: "2024-02-01",
-        operation_id: "VirtualMachineImageTemplates_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Network/publicIPAddresses",
-        spec: "network/resource-manager/Microsoft.Network/stable/2024-05-01/publicIpAddress.json",
-        api_version: "2024-05-01",
-        operation_id: "PublicIPAddresses_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Network/publicIPPrefixes",
-        spec: "network/resource-manager/Microsoft.Network/stable/2024-05-01/publicIpPrefix.json",
-        api_version: "2024-05-01",
-        operation_id: "PublicIPPrefixes_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Network/natGateways",
-        spec: "network/resource-manager/Microsoft.Network/stable/2024-05-01/natGateway.json",
-        api_version: "2024-05-01",
-        operation_id: "NatGateways_CreateOrUpdate",
-        status: 200,
-    },
-    ArmKind {
-        kind: "Microsoft.Compute/virtualMachineScaleSets",
-        spec: "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/virtualMachineScaleSet.json",
-        api_version: "2024-07-01",
-        operation_id: "VirtualMachineScaleSets_CreateOrUpdate",
-        status: 200,
-    },
+/// The PUT operation each ARM kind's body must match, and the status of the echoed answer (one
+/// the operation lists). The swagger and api-version are the kind's own
+/// (`agentpool_core::resources::KINDS`).
+const PUT_OPERATIONS: &[(&str, &str, u16)] = &[
+    ("Microsoft.Resources/resourceGroups", "ResourceGroups_CreateOrUpdate", 200),
+    ("Microsoft.Storage/storageAccounts", "StorageAccounts_Create", 200), // lists 200 and 202 only
+    ("Microsoft.Storage/storageAccounts/blobServices/containers", "BlobContainers_Create", 200),
+    ("Microsoft.ManagedIdentity/userAssignedIdentities", "UserAssignedIdentities_CreateOrUpdate", 200),
+    ("Microsoft.Authorization/roleAssignments", "RoleAssignments_Create", 200),
+    ("Microsoft.Authorization/roleDefinitions", "RoleDefinitions_CreateOrUpdate", 201), // the only success the operation lists
+    ("Microsoft.Compute/galleries", "Galleries_CreateOrUpdate", 200),
+    ("Microsoft.Compute/galleries/images", "GalleryImages_CreateOrUpdate", 200),
+    ("Microsoft.VirtualMachineImages/imageTemplates", "VirtualMachineImageTemplates_CreateOrUpdate", 200),
+    ("Microsoft.Network/publicIPAddresses", "PublicIPAddresses_CreateOrUpdate", 200),
+    ("Microsoft.Network/publicIPPrefixes", "PublicIPPrefixes_CreateOrUpdate", 200),
+    ("Microsoft.Network/natGateways", "NatGateways_CreateOrUpdate", 200),
+    ("Microsoft.Compute/virtualMachineScaleSets", "VirtualMachineScaleSets_CreateOrUpdate", 200),
+    ("Microsoft.Network/virtualNetworks/subnets", "Subnets_CreateOrUpdate", 200),
 ];
 
-/// Plan entries that are not ARM resources and are validated elsewhere.
-const NON_ARM_KINDS: &[&str] = &["AzureDevOps/elasticPools"];
-
-const PLAN_OSES: &[&str] = &["linux", "windows"];
-
-fn arm_kind(kind: &str) -> Option<&'static ArmKind> {
-    ARM_KINDS.iter().find(|k| k.kind == kind)
+fn arm_kind(kind: &str) -> Option<ArmKind> {
+    let facts = agentpool_core::resources::kind_of(kind)?;
+    let (_, operation_id, status) = *PUT_OPERATIONS.iter().find(|(k, _, _)| *k == facts.resource_type)?;
+    Some(ArmKind {
+        kind: facts.resource_type,
+        spec: facts.swagger.strip_prefix("azure-rest-api-specs/specification/").unwrap_or(facts.swagger),
+        api_version: facts.api_version,
+        operation_id,
+        status,
+    })
 }
 
 /// One ARM resource body to validate.
@@ -183,7 +113,10 @@ fn plan_arm_bodies(plan: &Value, os: &str) -> Vec<ArmBody> {
     resources
         .iter()
         .enumerate()
-        .filter(|(_, r)| !NON_ARM_KINDS.contains(&r["kind"].as_str().unwrap_or_default()))
+        .filter(|(_, r)| {
+            agentpool_core::resources::kind_of(r["kind"].as_str().unwrap_or_default())
+                .is_none_or(|kind| kind.service == agentpool_core::resources::kind::Service::ResourceManager)
+        })
         .map(|(i, r)| ArmBody {
             origin: format!("{os} plan #{i}"),
             kind: s(r, "kind", i),
@@ -256,11 +189,11 @@ impl Validation {
 fn validate_arm_bodies(bodies: &[ArmBody], work: &Path) -> Validation {
     support::oav_bin(); // fail here, on the test's thread, if oav is not installed
     let mut unmapped = Vec::new();
-    let mut by_spec: BTreeMap<&'static str, Vec<(&'static ArmKind, &ArmBody)>> = BTreeMap::new();
+    let mut by_spec: BTreeMap<&'static str, Vec<(ArmKind, &ArmBody)>> = BTreeMap::new();
     for b in bodies {
         match arm_kind(&b.kind) {
             None => unmapped.push(format!(
-                "{}: kind {} has no swagger mapping in ARM_KINDS (tests/swagger_bodies.rs); \
+                "{}: kind {} has no PUT operation in PUT_OPERATIONS (tests/swagger_bodies.rs); \
                  add one so its body is validated",
                 b.describe(),
                 b.kind
@@ -322,8 +255,11 @@ fn plan_arm_bodies_validate_against_official_swaggers() {
 
     // A mapping no plan uses is stale (renamed kind? typo?): fail so the table stays honest.
     let present: BTreeSet<&str> = bodies.iter().map(|b| b.kind.as_str()).collect();
-    let stale: Vec<&str> = ARM_KINDS.iter().map(|k| k.kind).filter(|k| !present.contains(k)).collect();
-    assert!(stale.is_empty(), "ARM_KINDS maps kinds that neither sbx plan contains: {stale:?} (present: {present:?})");
+    let stale: Vec<&str> = PUT_OPERATIONS.iter().map(|k| k.0).filter(|k| !present.contains(k)).collect();
+    assert!(
+        stale.is_empty(),
+        "PUT_OPERATIONS maps kinds that neither sbx plan contains: {stale:?} (present: {present:?})"
+    );
 
     let v = validate_arm_bodies(&bodies, tmp.path());
     let failures = v.failures();

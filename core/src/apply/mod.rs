@@ -23,9 +23,9 @@ use crate::scripts::ScriptUpload;
 /// Why a read or write of a resource failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// Azure Resource Manager refused or failed the call.
+    /// Azure Resource Manager refused or failed the call (boxed: an ARM error is large).
     #[error(transparent)]
-    Arm(#[from] ArmError),
+    Arm(Box<ArmError>),
     /// No request could be made for the change.
     #[error(transparent)]
     Write(#[from] write::WriteError),
@@ -36,6 +36,12 @@ pub enum StoreError {
         /// True when the input was at fault: exit code 2 rather than 1.
         usage: bool,
     },
+}
+
+impl From<ArmError> for StoreError {
+    fn from(error: ArmError) -> Self {
+        StoreError::Arm(Box::new(error))
+    }
 }
 
 impl StoreError {

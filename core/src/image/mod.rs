@@ -14,6 +14,7 @@ pub mod history;
 pub mod log;
 pub mod provenance;
 pub mod schedule;
+pub mod versions;
 pub mod wait;
 
 use serde_json::Value;

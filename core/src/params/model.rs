@@ -151,6 +151,23 @@ pub struct ScaleSet {
     pub ssh_public_key: Option<String>,
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    /// Settings a template for other scale sets may spell out. Azure DevOps allows one value
+    /// each; anything else is refused before any call, the rule named
+    /// ([`super::rules`]). Absent: what Azure DevOps requires.
+    #[serde(default)]
+    pub orchestration_mode: Option<String>,
+    #[serde(default)]
+    pub overprovision: Option<bool>,
+    #[serde(default)]
+    pub upgrade_policy: Option<String>,
+    #[serde(default)]
+    pub single_placement_group: Option<bool>,
+    #[serde(default)]
+    pub platform_fault_domain_count: Option<u32>,
+    #[serde(default)]
+    pub load_balancer_backend_pool_ids: Option<Vec<String>>,
+    #[serde(default)]
+    pub public_ip_per_instance: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -163,12 +180,19 @@ pub struct NatGateway {
     pub idle_timeout_in_minutes: u32,
     #[serde(default)]
     pub zones: Option<Vec<String>>,
+    /// Outbound flows an agent keeps open, for sizing ([`crate::nat`]).
+    #[serde(default = "default_flows_per_agent")]
+    pub flows_per_agent: u32,
+}
+
+fn default_flows_per_agent() -> u32 {
+    crate::nat::FLOWS_PER_AGENT
 }
 
 impl NatGateway {
     /// Public IP addresses in all: the single IPs plus the prefix's size.
     pub fn address_count(&self) -> u32 {
-        self.public_ip_count + self.public_ip_prefix_length.map_or(0, |length| 1 << (32 - length.min(32)))
+        self.public_ip_count + self.public_ip_prefix_length.map_or(0, crate::nat::prefix_addresses)
     }
 }
 
@@ -276,9 +300,7 @@ impl Parameters {
 
     /// Id of the virtual network of `buildSubnetId`, when the build VM joins one.
     pub fn build_virtual_network_id(&self) -> Option<&str> {
-        let subnet = self.build_subnet_id.as_deref()?;
-        let at = subnet.to_ascii_lowercase().rfind("/subnets/")?;
-        Some(&subnet[..at])
+        crate::resources::subnet::network_of(self.build_subnet_id.as_deref()?)
     }
 
     /// Region of the scale set.

@@ -8,17 +8,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, JsonPath};
-use super::model::{CustomizationStep, HyperVGeneration, ImageBuilderRole, Parameters, SecurityType};
+use super::model::{self, CustomizationStep, HyperVGeneration, ImageBuilderRole, Parameters, SecurityType};
 use super::schema::RuleCheck;
 use crate::aib::{Customizer, OsType};
+use crate::nat::{self, Sizing};
 use crate::{naming, suggest};
-
-/// Rough number of concurrent outbound flows one agent VM opens (a rule of thumb for build agents).
-pub const FLOWS_PER_AGENT: u32 = 2_000;
-/// SNAT ports one NAT gateway public IP provides.
-pub const SNAT_PORTS_PER_IP: u32 = 64_512;
-/// Public IP addresses a NAT gateway takes at most.
-pub const NAT_MAX_ADDRESSES: u32 = 16;
 
 /// Applies the `x-rule` of every string the schema walk collected.
 pub fn check_names(file: &str, checks: &[RuleCheck], out: &mut Vec<Diagnostic>) {
@@ -262,35 +256,17 @@ fn check_scale_set(parameters: &Parameters, report: &mut impl FnMut(JsonPath, St
         report(at.key("sshPublicKey"), "SSH keys apply to Linux scale sets only".into(), "remove sshPublicKey".into());
     }
 
-    if let Some(nat) = &parameters.nat_gateway {
-        let at = JsonPath::parameter("natGateway");
-        let addresses = nat.address_count();
-        if addresses == 0 {
+    for rule in AZURE_DEVOPS_RULES {
+        if let Some(value) = (rule.breaks)(scale_set) {
             report(
-                at.key("publicIpCount"),
-                "the NAT gateway has no public IP".into(),
-                "set publicIpCount to 1 or more, or publicIpPrefixLength".into(),
+                at.key(rule.field),
+                format!("{} is {value}, but {}", rule.field, rule.rule),
+                format!("remove {} or set it to {}", rule.field, rule.required),
             );
-        } else if addresses > NAT_MAX_ADDRESSES {
-            report(
-                at.clone(),
-                format!("{addresses} public IP addresses in all, but a NAT gateway takes at most {NAT_MAX_ADDRESSES}"),
-                "lower publicIpCount or lengthen publicIpPrefixLength (a /28 prefix is 16 addresses)".into(),
-            );
-        } else if let Some(pool) = &parameters.agent_pool {
-            let supported = addresses * SNAT_PORTS_PER_IP / FLOWS_PER_AGENT;
-            if pool.max_capacity > supported {
-                let needed = (pool.max_capacity * FLOWS_PER_AGENT).div_ceil(SNAT_PORTS_PER_IP);
-                report(
-                    at.key("publicIpCount"),
-                    format!(
-                        "{addresses} public IP(s) carry about {supported} agents at ~{FLOWS_PER_AGENT} flows each, but agentPool.maxCapacity is {}",
-                        pool.max_capacity
-                    ),
-                    format!("use {needed} public IPs or lower agentPool.maxCapacity"),
-                );
-            }
         }
+    }
+    if let Some(nat) = &parameters.nat_gateway {
+        check_nat_gateway(nat, parameters.agent_pool.as_ref(), report);
     }
 
     if let Some(pool) = &parameters.agent_pool {
@@ -309,6 +285,107 @@ fn check_scale_set(parameters: &Parameters, report: &mut impl FnMut(JsonPath, St
                 "set agentInteractiveUI to false".into(),
             );
         }
+    }
+}
+
+/// A setting Azure DevOps allows one value of, on the scale sets of its pools (Microsoft's
+/// "Azure virtual machine scale set agents" documentation).
+struct AzureDevOpsRule {
+    field: &'static str,
+    required: &'static str,
+    rule: &'static str,
+    /// The value given, when it breaks the rule.
+    breaks: fn(&model::ScaleSet) -> Option<String>,
+}
+
+const AZURE_DEVOPS_RULES: &[AzureDevOpsRule] = &[
+    AzureDevOpsRule {
+        field: "orchestrationMode",
+        required: "\"Uniform\"",
+        rule: "Azure DevOps scale-set agent pools need Uniform orchestration (Flexible is not supported)",
+        breaks: |s| s.orchestration_mode.as_ref().filter(|m| *m != "Uniform").map(|m| format!("\"{m}\"")),
+    },
+    AzureDevOpsRule {
+        field: "overprovision",
+        required: "false",
+        rule: "Azure DevOps scale-set agent pools do not support overprovisioning",
+        breaks: |s| s.overprovision.filter(|o| *o).map(|o| o.to_string()),
+    },
+    AzureDevOpsRule {
+        field: "upgradePolicy",
+        required: "\"Manual\"",
+        rule: "Azure DevOps scale-set agent pools need the Manual upgrade policy (Azure DevOps replaces agents itself, never during a job)",
+        breaks: |s| s.upgrade_policy.as_ref().filter(|m| *m != "Manual").map(|m| format!("\"{m}\"")),
+    },
+    AzureDevOpsRule {
+        field: "singlePlacementGroup",
+        required: "false",
+        rule: "Azure DevOps scale-set agent pools need singlePlacementGroup off (the set may grow past 100 VMs)",
+        breaks: |s| s.single_placement_group.filter(|g| *g).map(|g| g.to_string()),
+    },
+    AzureDevOpsRule {
+        field: "platformFaultDomainCount",
+        required: "1",
+        rule: "Azure DevOps scale-set agent pools need one platform fault domain",
+        breaks: |s| s.platform_fault_domain_count.filter(|c| *c != 1).map(|c| c.to_string()),
+    },
+    AzureDevOpsRule {
+        field: "loadBalancerBackendPoolIds",
+        required: "[]",
+        rule: "Azure DevOps scale-set agent pools need no load balancer (agents only call out)",
+        breaks: |s| {
+            s.load_balancer_backend_pool_ids.as_ref().filter(|ids| !ids.is_empty()).map(|ids| format!("{ids:?}"))
+        },
+    },
+    AzureDevOpsRule {
+        field: "publicIpPerInstance",
+        required: "false",
+        rule: "agents get no public IP of their own (give the subnet a natGateway for fixed outbound addresses)",
+        breaks: |s| s.public_ip_per_instance.filter(|p| *p).map(|p| p.to_string()),
+    },
+];
+
+/// The gateway's addresses: one at least, at most 16, enough for the pool's maximum.
+fn check_nat_gateway(
+    nat: &model::NatGateway,
+    pool: Option<&model::AgentPool>,
+    report: &mut impl FnMut(JsonPath, String, String),
+) {
+    let at = JsonPath::parameter("natGateway");
+    let addresses = nat.address_count();
+    if addresses == 0 {
+        report(
+            at.key("publicIpCount"),
+            "the NAT gateway has no public IP".into(),
+            "set publicIpCount to 1 or more, or publicIpPrefixLength".into(),
+        );
+        return;
+    }
+    if addresses > nat::MAX_ADDRESSES {
+        report(
+            at,
+            format!("{addresses} public IP addresses in all, but a NAT gateway takes at most {}", nat::MAX_ADDRESSES),
+            "lower publicIpCount or lengthen publicIpPrefixLength (a /28 prefix is 16 addresses)".into(),
+        );
+        return;
+    }
+    let Some(pool) = pool else { return };
+    match Sizing::for_agents(pool.max_capacity, nat.flows_per_agent) {
+        Ok(sizing) if sizing.addresses > addresses => report(
+            at.key("publicIpCount"),
+            format!(
+                "{addresses} public IP(s) carry {} agents at {} flows each, but agentPool.maxCapacity is {}",
+                sizing.capacity(addresses),
+                nat.flows_per_agent,
+                pool.max_capacity
+            ),
+            format!(
+                "use {} public IPs or lower agentPool.maxCapacity (`agentpool nat plan` sizes it)",
+                sizing.addresses
+            ),
+        ),
+        Ok(_) => {}
+        Err(error) => report(JsonPath::parameter("agentPool").key("maxCapacity"), error.to_string(), error.fix()),
     }
 }
 

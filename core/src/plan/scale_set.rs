@@ -4,9 +4,7 @@
 use super::Resources;
 use crate::aib::OsType;
 use crate::params::model::{self, Parameters};
-use crate::resources::{
-    self, known_after_apply, nat_gateway, public_ip, public_ip_prefix, resource_group, scale_set, subnet,
-};
+use crate::resources::{self, nat_gateway, public_ip, public_ip_prefix, resource_group, scale_set, subnet};
 
 /// Plans the scale set of `spec`, booting `image` (a gallery image version id); returns its id.
 pub(super) fn desired(
@@ -30,9 +28,8 @@ pub(super) fn desired(
         depends_on.push(nat_gateway_on_subnet(out, nat, sub, group_name, location, p, &spec.subnet_id));
     }
     let credential = match (p.image_definition.os_type, &spec.ssh_public_key) {
-        (OsType::Linux, Some(key)) => key.clone(),
-        (OsType::Linux, None) => known_after_apply(scale_set::GENERATED_SSH_KEY),
-        (OsType::Windows, _) => known_after_apply(scale_set::GENERATED_PASSWORD),
+        (OsType::Linux, Some(key)) => scale_set::Credential::SshKey(key.clone()),
+        _ => scale_set::Credential::GeneratedPassword,
     };
     let id = resources::resource_id(sub, group_name, &scale_set::KIND, &spec.name);
     let body = scale_set::desired(scale_set::ScaleSetInputs {

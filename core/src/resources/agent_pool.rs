@@ -2,7 +2,11 @@
 //!
 //! Created with `POST {org}/_apis/distributedtask/elasticpools?poolName&authorizeAllPipelines&
 //! autoProvisionProjectPools&projectId`, updated with `PATCH …/elasticpools/{poolId}`; there is no
-//! delete (deleting the agent pool removes it).
+//! delete (deleting the agent pool removes it). [`crate::devops`] reaches it.
+//!
+//! Caveat: `authorizeAllPipelines` and `autoProvisionProjectPools` are settings of the create
+//! call only: a pool that exists keeps what it was created with (change them in Azure DevOps'
+//! pool settings).
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +36,8 @@ pub struct ElasticPoolSettings {
     pub desired_idle: u32,
     pub max_capacity: u32,
     pub max_saved_node_count: u32,
+    /// `uniform`: Azure DevOps manages Uniform scale sets only.
+    pub orchestration_type: String,
     pub os_type: String,
     pub recycle_after_each_use: bool,
     pub service_endpoint_id: String,
@@ -68,6 +74,7 @@ pub fn desired(
         desired_idle: pool.desired_idle,
         max_capacity: pool.max_capacity,
         max_saved_node_count: pool.max_saved_node_count,
+        orchestration_type: "uniform".to_owned(),
         os_type: os.lowercase().to_owned(),
         recycle_after_each_use: pool.recycle_after_each_use,
         service_endpoint_id: endpoint_id,

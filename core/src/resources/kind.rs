@@ -41,8 +41,11 @@ pub struct Kind {
     pub write_action: Option<&'static str>,
     /// Fills what agentpool generates when it creates one (a scale set's admin password),
     /// replacing the `<…: known after apply>` placeholders of the desired body.
-    pub on_create: Option<fn(&mut serde_json::Value) -> Result<(), String>>,
+    pub on_create: Option<Generate>,
 }
+
+/// Fills generated values into a body about to be created; the error says what failed.
+pub type Generate = fn(&mut serde_json::Value) -> Result<(), String>;
 
 /// How agentpool finds out whether a resource exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,12 +12,9 @@ use super::kind::{self, Kind, Update};
 use super::Tags;
 use crate::aib::OsType;
 
-/// The placeholder of a Windows admin password: generated when the scale set is created, never
-/// shown, never sent again.
+/// What the admin password is until the scale set is created: then a random one is generated,
+/// sent once, never shown and never sent again (Azure does not return it).
 pub const GENERATED_PASSWORD: &str = "generated admin password, never shown";
-/// The placeholder of a Linux SSH key when the parameters give none: a key pair is generated when
-/// the scale set is created and its private half dropped (agents need no SSH).
-pub const GENERATED_SSH_KEY: &str = "generated SSH public key";
 
 /// What Azure DevOps owns on a scale set it manages: it sets the capacity, installs its agent
 /// extension (and refreshes it) and tags the set with the pool using it. Agentpool sends the
@@ -33,6 +30,7 @@ pub static KIND: Kind = Kind {
     write_only: &["properties.virtualMachineProfile.osProfile.adminPassword"],
     owned_by_others: OWNED_BY_AZURE_DEVOPS,
     update: Update::Patch,
+    on_create: Some(generate_admin_password),
     ..kind::arm(
         "Microsoft.Compute/virtualMachineScaleSets",
         "2024-07-01",
@@ -99,7 +97,8 @@ pub struct OsProfile {
 #[serde(rename_all = "camelCase")]
 pub struct LinuxConfiguration {
     pub disable_password_authentication: bool,
-    pub ssh: SshConfiguration,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<SshConfiguration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,8 +189,18 @@ pub struct ScaleSetInputs<'a> {
     pub tags: &'a Tags,
     /// Gallery image version id the instances boot from.
     pub image_version_id: String,
-    /// Windows admin password or Linux SSH public key, as known at plan time.
-    pub credential: String,
+    /// How the admin signs in.
+    pub credential: Credential,
+}
+
+/// How the agents' admin user signs in. Agents need no sign-in at all: Azure only requires one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// Linux: this SSH public key, password sign-in off.
+    SshKey(String),
+    /// A random password generated when the set is created ([`GENERATED_PASSWORD`]). Azure takes
+    /// SSH keys in `ssh-rsa` format only (its swagger), which agentpool does not generate.
+    GeneratedPassword,
 }
 
 /// Windows computer names have at most 15 characters and the set appends 6: prefixes of Windows
@@ -204,20 +213,24 @@ pub fn computer_name_prefix(name: &str, os: OsType) -> String {
 
 pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
     let spec = inputs.spec;
-    let (admin_password, linux_configuration) = match inputs.os {
-        OsType::Windows => (Some(inputs.credential), None),
-        OsType::Linux => (
+    let generated = || Some(super::known_after_apply(GENERATED_PASSWORD));
+    let (admin_password, linux_configuration) = match (inputs.os, inputs.credential) {
+        (OsType::Windows, _) => (generated(), None),
+        (OsType::Linux, Credential::SshKey(key)) => (
             None,
             Some(LinuxConfiguration {
                 disable_password_authentication: true,
-                ssh: SshConfiguration {
+                ssh: Some(SshConfiguration {
                     public_keys: vec![SshPublicKey {
                         path: format!("/home/{}/.ssh/authorized_keys", spec.admin_username),
-                        key_data: inputs.credential,
+                        key_data: key,
                     }],
-                },
+                }),
             }),
         ),
+        (OsType::Linux, Credential::GeneratedPassword) => {
+            (generated(), Some(LinuxConfiguration { disable_password_authentication: false, ssh: None }))
+        }
     };
     let (caching, diff_disk_settings) = if spec.ephemeral_os_disk {
         ("ReadOnly", Some(DiffDiskSettings { option: "Local".to_owned(), placement: "ResourceDisk".to_owned() }))
@@ -268,5 +281,45 @@ pub fn desired(inputs: ScaleSetInputs<'_>) -> ScaleSet {
                 },
             },
         },
+    }
+}
+
+/// Replaces the admin password's placeholder in a scale set body by a random password: 55
+/// characters of upper and lower case letters, digits and a symbol (Azure's complexity rule wants
+/// three of those four; Linux takes 6–72 characters, Windows 8–123), from 244 random bits.
+pub fn generate_admin_password(body: &mut serde_json::Value) -> Result<(), String> {
+    let Some(slot) = body.pointer_mut("/properties/virtualMachineProfile/osProfile/adminPassword") else {
+        return Ok(());
+    };
+    if slot.as_str().is_some_and(|s| s == super::known_after_apply(GENERATED_PASSWORD)) {
+        let (a, b) = (uuid::Uuid::new_v4().simple().to_string(), uuid::Uuid::new_v4().simple().to_string());
+        *slot = serde_json::Value::String(format!("Ag!{a}{}", b[..20].to_uppercase()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_password_replaces_only_the_placeholder_and_meets_azures_rules() {
+        let mut body = serde_json::json!({"properties": {"virtualMachineProfile": {"osProfile": {
+            "adminPassword": super::super::known_after_apply(GENERATED_PASSWORD)
+        }}}});
+        generate_admin_password(&mut body).unwrap();
+        let password = body.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").unwrap();
+        let password = password.as_str().unwrap().to_owned();
+        assert_eq!(password.len(), 55);
+        assert!(password.chars().any(|c| c.is_ascii_uppercase()) && password.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(password.chars().any(|c| c.is_ascii_digit()) && password.contains('!'));
+        let mut again = body.clone();
+        generate_admin_password(&mut again).unwrap();
+        assert_eq!(again, body, "a password given is kept");
+        let mut other = serde_json::json!({"properties": {"virtualMachineProfile": {"osProfile": {
+            "adminPassword": super::super::known_after_apply(GENERATED_PASSWORD)
+        }}}});
+        generate_admin_password(&mut other).unwrap();
+        assert_ne!(other, body, "each scale set gets its own");
     }
 }

@@ -83,7 +83,9 @@ pub fn infra_nodes(plan: &Value, unit_ms: u64) -> Result<Vec<Node>, BoxError> {
             .and_then(|r| r["id"].as_str())
             .map(str::to_owned)
     };
-    if let (Some(account), Some(container)) = (id_of(storage_account::KIND.resource_type), id_of(blob_container::KIND.resource_type)) {
+    if let (Some(account), Some(container)) =
+        (id_of(storage_account::KIND.resource_type), id_of(blob_container::KIND.resource_type))
+    {
         for upload in plan["uploads"].as_array().into_iter().flatten() {
             let blob = upload["blobName"].as_str().unwrap_or_default();
             nodes.push(Node {
@@ -299,8 +301,11 @@ impl InProcess {
     /// Plans and applies the infrastructure as `up --scope infra` does.
     pub async fn deploy_infra(&self, sink: &dyn EventSink) -> Result<(), BoxError> {
         let resources: Vec<_> = self.desired.resources.iter().filter(|r| r.stage == Stage::Infra).cloned().collect();
-        let find = |kind: &str| resources.iter().find(|r| r.kind.resource_type == kind).ok_or(format!("the plan has no {kind}"));
-        let (account, container) = (find(storage_account::KIND.resource_type)?, find(blob_container::KIND.resource_type)?);
+        let find = |kind: &str| {
+            resources.iter().find(|r| r.kind.resource_type == kind).ok_or(format!("the plan has no {kind}"))
+        };
+        let (account, container) =
+            (find(storage_account::KIND.resource_type)?, find(blob_container::KIND.resource_type)?);
         let target = ScriptTarget {
             account_id: account.id.clone(),
             container_id: container.id.clone(),
