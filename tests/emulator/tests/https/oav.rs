@@ -101,7 +101,7 @@ fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
 
 /// Runs oav over `traffic` for each `(swagger relative to specs, least operations covered)` and
 /// fails with every problem at once: too few operations covered, errors, failed operations.
-fn assert_oav_cases<S: AsRef<str>>(traffic: &Path, specs: &Path, cases: &[(S, u64)], reports: &Path) {
+pub fn assert_oav_cases<S: AsRef<str>>(traffic: &Path, specs: &Path, cases: &[(S, u64)], reports: &Path) {
     let mut failures = Vec::new();
     for (i, (spec, min_covered)) in cases.iter().enumerate() {
         let spec = spec.as_ref();

@@ -122,6 +122,12 @@ fn path(fx: &Fixture, name: &str) -> String {
 #[tokio::test]
 async fn capacity_creates_and_removes_instances() {
     let h = Harness::default().await;
+    capacity_creates_and_removes_instances_flow(&h).await;
+    h.stop().await;
+}
+
+/// The requests of [`capacity_creates_and_removes_instances`] (also recorded for oav).
+pub async fn capacity_creates_and_removes_instances_flow(h: &Harness) {
     let fx = fixture(&h, "rg-vmss").await;
     let vmss = path(&fx, "pool");
     let created = put(&h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
@@ -173,12 +179,17 @@ async fn capacity_creates_and_removes_instances() {
     expect(&h.get(&api(&vmss)).await, StatusCode::NOT_FOUND, "ResourceNotFound");
     expect(&h.get(&api(&format!("{vmss}/virtualMachines"))).await, StatusCode::NOT_FOUND, "ResourceNotFound");
     assert_eq!(h.delete(&api(&vmss)).await.status, StatusCode::NO_CONTENT);
-    h.stop().await;
 }
 
 #[tokio::test]
 async fn latest_model_applied_follows_the_model_and_manual_upgrades() {
     let h = Harness::default().await;
+    latest_model_applied_follows_the_model_and_manual_upgrades_flow(&h).await;
+    h.stop().await;
+}
+
+/// The requests of [`latest_model_applied_follows_the_model_and_manual_upgrades`] (also recorded for oav).
+pub async fn latest_model_applied_follows_the_model_and_manual_upgrades_flow(h: &Harness) {
     let fx = fixture(&h, "rg-model").await;
     let vmss = path(&fx, "pool");
     put(&h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
@@ -233,12 +244,17 @@ async fn latest_model_applied_follows_the_model_and_manual_upgrades() {
     let list = vms(&h, &vmss).await;
     assert!(list.iter().all(|v| v["properties"]["latestModelApplied"] == true), "{list:?}");
     assert!(list.iter().all(|v| v["properties"]["storageProfile"]["imageReference"]["exactVersion"] == "1.0.1"));
-    h.stop().await;
 }
 
 #[tokio::test]
 async fn bodies_azure_refuses() {
     let h = Harness::default().await;
+    bodies_azure_refuses_flow(&h).await;
+    h.stop().await;
+}
+
+/// The requests of [`bodies_azure_refuses`] (also recorded for oav).
+pub async fn bodies_azure_refuses_flow(h: &Harness) {
     let fx = fixture(&h, "rg-bad").await;
     let vmss = path(&fx, "pool");
     let ok = body(&fx.image, &fx.subnet, 1);
@@ -286,14 +302,7 @@ async fn bodies_azure_refuses() {
     let r = h.put(&api(&vmss), change("/properties/orchestrationMode", json!("Flexible"))).await;
     expect(&r, StatusCode::CONFLICT, "PropertyChangeNotAllowed");
     assert_eq!(r.body["error"]["message"], "Changing property 'orchestrationMode' is not allowed.");
-    let r = h.call(Method::PATCH, &api(&vmss), Some(json!({"properties": {"orchestrationMode": "Flexible"}}))).await;
-    expect(&r, StatusCode::CONFLICT, "PropertyChangeNotAllowed");
     let post = |name: &str| api(&format!("{vmss}/{name}"));
-    expect(
-        &h.call(Method::POST, &post("delete"), Some(json!({}))).await,
-        StatusCode::BAD_REQUEST,
-        "MissingRequiredProperty",
-    );
     expect(
         &h.call(Method::POST, &post("manualupgrade"), Some(json!({"instanceIds": ["5"]}))).await,
         StatusCode::BAD_REQUEST,
@@ -306,14 +315,19 @@ async fn bodies_azure_refuses() {
         StatusCode::BAD_REQUEST,
         "InUseSubnetCannotBeDeleted",
     );
-    h.stop().await;
 }
 
 #[tokio::test]
 async fn writing_a_scale_set_needs_the_right_to_join_its_subnet() {
+    let h = Harness::default().await;
+    writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(&h).await;
+    h.stop().await;
+}
+
+/// The requests of [`writing_a_scale_set_needs_the_right_to_join_its_subnet`] (also recorded for oav).
+pub async fn writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(h: &Harness) {
     use crate::roles::{assignment, custom_role, definition_path};
     use agentpool_emulator::authz::caller;
-    let h = Harness::default().await;
     let fx = fixture(&h, "rg-join").await;
     let sub = h.sub("");
     let oid = h.ready().principal_id.clone();
@@ -355,12 +369,17 @@ async fn writing_a_scale_set_needs_the_right_to_join_its_subnet() {
     let (at, grant) = assign(&fx.subnet, "4a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", joiner);
     assert_eq!(h.put(&at, grant).await.status, StatusCode::CREATED);
     put(&h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
-    h.stop().await;
 }
 
 #[tokio::test]
 async fn other_actors_scale_through_the_rust_api() {
     let h = Harness::default().await;
+    other_actors_scale_through_the_rust_api_flow(&h).await;
+    h.stop().await;
+}
+
+/// The requests of [`other_actors_scale_through_the_rust_api`] (also recorded for oav).
+pub async fn other_actors_scale_through_the_rust_api_flow(h: &Harness) {
     let fx = fixture(&h, "rg-api").await;
     let vmss = path(&fx, "pool");
     put(&h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
@@ -397,5 +416,25 @@ async fn other_actors_scale_through_the_rust_api() {
     let list = app.state.read(|store| scale_sets::instances(store, &vmss));
     assert!(!list[0].latest_model_applied);
     assert_eq!(vms(&h, &vmss).await[0]["tags"], json!({"__AzureDevOpsElasticPool": "pool"}));
+}
+
+/// Requests outside the swaggers (so not in the oav flows): what Azure does with them.
+#[tokio::test]
+async fn members_the_swagger_does_not_define_are_ignored_or_refused() {
+    let h = Harness::default().await;
+    let fx = fixture(&h, "rg-outside").await;
+    let vmss = path(&fx, "pool");
+    put(&h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
+    // VirtualMachineScaleSetUpdate has no orchestrationMode: a PATCH naming it changes nothing.
+    let got = patch(&h, &vmss, json!({"properties": {"orchestrationMode": "Flexible"}})).await;
+    assert_eq!(got["properties"]["orchestrationMode"], "Uniform");
+    let r = h.call(Method::POST, &api(&format!("{vmss}/delete")), Some(json!({}))).await;
+    expect(&r, StatusCode::BAD_REQUEST, "MissingRequiredProperty");
+    // UpdateTags takes a TagsObject: other members are ignored.
+    let vnet = format!("{}/virtualNetworks/vnet", provider(&fx.rg));
+    let patch = json!({"tags": {"env": "test"}, "properties": {"addressSpace": {"addressPrefixes": ["10.9.0.0/16"]}}});
+    let r = h.call(Method::PATCH, &network::api(&vnet), Some(patch)).await;
+    assert_eq!((r.status, &r.body["tags"]), (StatusCode::OK, &json!({"env": "test"})));
+    assert_eq!(r.body["properties"]["addressSpace"]["addressPrefixes"], json!(["10.0.0.0/16"]));
     h.stop().await;
 }

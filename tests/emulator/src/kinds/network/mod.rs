@@ -6,7 +6,7 @@
 //! (updated) with `provisioningState` `Updating` (Network's `ProvisioningState` has no `Creating`) and
 //! `Azure-AsyncOperation`; DELETE answers 202 with `Azure-AsyncOperation` and `Location`, 204 when
 //! missing; PATCH (`UpdateTags`, not on subnets) answers 200 and changes only `tags`; every resource has
-//! a read-only `etag` (`W/"<guid>"`, new at each write) and `properties.resourceGuid`.
+//! a read-only `etag` (`W/"<guid>"`, new at each write) and, but subnets, `properties.resourceGuid`.
 //!
 //! Read-only references between them ([`refs::sync`]) are kept up to date whenever one of them is
 //! provisioned or deleted: a network's `properties.subnets` are its subnet resources, a NAT gateway's
@@ -70,13 +70,14 @@ pub fn new_etag() -> Value {
     json!(format!("W/\"{}\"", uuid::Uuid::new_v4()))
 }
 
-/// The read-only members every network resource has: `etag` (new) and `properties.resourceGuid` (kept).
+/// The read-only members every network resource has: `etag` (new) and `properties.resourceGuid` (kept;
+/// subnets have none).
 pub fn stamp(body: &mut Value, existing: Option<&Resource>) {
+    body["etag"] = new_etag();
     let guid = existing_at(existing, "properties.resourceGuid")
         .cloned()
         .unwrap_or_else(|| json!(uuid::Uuid::new_v4().to_string()));
     object(body, "properties").insert("resourceGuid".into(), guid);
-    body["etag"] = new_etag();
 }
 
 /// The `id`s of the sub-resources in the array at `value[key]` (`[{"id": …}]`).

@@ -18,7 +18,7 @@
 use serde_json::Value;
 
 use super::{
-    check_name, cidr, get_kind, invalid_reference, location_of, refs, stamp, API_VERSIONS, NAT_GATEWAYS, SUBNETS,
+    check_name, cidr, get_kind, invalid_reference, location_of, new_etag, refs, API_VERSIONS, NAT_GATEWAYS, SUBNETS,
 };
 use crate::arm::error::ArmError;
 use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
@@ -146,7 +146,7 @@ pub fn links(props: &Value) -> Vec<Link> {
 
 /// The stored body of a subnet: only what the client sent (a PUT replaces the subnet), plus the
 /// read-only members.
-pub fn normalize(mut body: Value, existing: Option<&Resource>) -> Value {
+pub fn normalize(mut body: Value) -> Value {
     if let Some(map) = body.as_object_mut() {
         map.retain(|k, _| k == "properties");
     }
@@ -157,7 +157,7 @@ pub fn normalize(mut body: Value, existing: Option<&Resource>) -> Value {
             props.remove(read_only);
         }
     }
-    stamp(&mut body, existing);
+    body["etag"] = new_etag();
     body
 }
 
@@ -216,8 +216,8 @@ impl ResourceKind for Subnets {
         check_not_in_use(store, &target.id)
     }
 
-    fn build(&self, _target: &Target, _env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
-        normalize(body, existing)
+    fn build(&self, _target: &Target, _env: &Env<'_>, body: Value, _existing: Option<&Resource>) -> Value {
+        normalize(body)
     }
 
     fn on_provisioned(&self, _env: &Env<'_>, store: &mut Store, _resource: &Resource) {
@@ -242,7 +242,6 @@ mod tests {
         assert_eq!(Subnets.validate(&mut none).unwrap_err().code(), "MissingRequiredProperty");
         let built = normalize(
             json!({"name": "x", "etag": "e", "properties": {"addressPrefix": "10.0.1.0/24", "provisioningState": "Failed"}}),
-            None,
         );
         assert_eq!(built["properties"]["addressPrefix"], "10.0.1.0/24");
         assert!(built["properties"].get("provisioningState").is_none() && built.get("name").is_none());

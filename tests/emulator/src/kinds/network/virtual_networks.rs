@@ -153,7 +153,7 @@ impl ResourceKind for VirtualNetworks {
             .map(|subnet| {
                 let name = subnet["name"].as_str().unwrap_or_default().to_string();
                 let id = subnet_id(&target.id, &name);
-                let mut normalized = subnets::normalize(subnet, None);
+                let mut normalized = subnets::normalize(subnet);
                 set_provisioning_state(&mut normalized, "Updating");
                 subnet_body(&id, &name, normalized)
             })
@@ -183,9 +183,7 @@ impl ResourceKind for VirtualNetworks {
         }
         for subnet in wanted {
             let (Some(id), Some(name)) = (subnet["id"].as_str(), subnet["name"].as_str()) else { continue };
-            let existing = store.get(id).cloned();
-            let mut normalized =
-                subnets::normalize(json!({ "properties": subnet["properties"].clone() }), existing.as_ref());
+            let mut normalized = subnets::normalize(json!({ "properties": subnet["properties"].clone() }));
             set_provisioning_state(&mut normalized, "Succeeded");
             store.insert(Resource {
                 kind: SUBNETS.into(),

@@ -1,7 +1,7 @@
 //! A scale set's body: the checks Azure makes of it, the links it needs rights on, and what is stored.
 //!
 //! Refusals and their codes:
-//! - 409 `PropertyChangeNotAllowed` "Changing property 'orchestrationMode' is not allowed." (the code and
+//! - 409 `PropertyChangeNotAllowed` "Changing property 'orchestrationMode' is not allowed." to a PUT (the code and
 //!   wording Compute answers for another immutable property, `platformFaultDomainCount`, in
 //!   MicrosoftDocs/azure-docs#108952; Microsoft documents the orchestration mode as fixed at creation,
 //!   "Orchestration modes for Virtual Machine Scale Sets");
@@ -17,7 +17,7 @@
 //! `upgradePolicy.mode` `Manual` (Uniform sets), `osProfile.secrets` `[]`, NIC `dnsSettings.dnsServers` `[]`,
 //! `enableAcceleratedNetworking` false, IP configurations `privateIPAddressVersion` `IPv4`; `adminPassword`
 //! is never returned. `uniqueId` and `timeCreated` are kept from creation; `etag` counts the writes.
-//! `orchestrationMode` is stored as sent (absent means Uniform).
+//! `orchestrationMode` is stored as sent at creation (absent means Uniform) and kept afterwards.
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
@@ -112,16 +112,20 @@ pub fn validate(body: &mut Value) -> Result<(), ArmError> {
     Ok(())
 }
 
-/// Checks against the state: the immutable orchestration mode, the image, the NIC subnets.
-pub fn check_state(id: &str, body: &Value, existing: Option<&Resource>, store: &Store) -> Result<(), ArmError> {
-    if let Some(existing) = existing {
-        if orchestration_mode(body) != orchestration_mode(&existing.body) {
-            return Err(ArmError::conflict(
-                "PropertyChangeNotAllowed",
-                "Changing property 'orchestrationMode' is not allowed.",
-            ));
-        }
+/// A PUT may not change the orchestration mode (a PATCH cannot name it: `VirtualMachineScaleSetUpdate`
+/// has no `orchestrationMode`, so [`build`] keeps the existing one).
+pub fn check_put(body: &Value, existing: &Resource) -> Result<(), ArmError> {
+    if orchestration_mode(body) != orchestration_mode(&existing.body) {
+        return Err(ArmError::conflict(
+            "PropertyChangeNotAllowed",
+            "Changing property 'orchestrationMode' is not allowed.",
+        ));
     }
+    Ok(())
+}
+
+/// Checks against the state: the image, the NIC subnets.
+pub fn check_state(id: &str, body: &Value, store: &Store) -> Result<(), ArmError> {
     let location = normalize_location(body["location"].as_str().unwrap_or_default());
     let reference = &at(body, PROFILE)["storageProfile"]["imageReference"];
     if reference.is_object() {
@@ -173,8 +177,14 @@ pub fn build(mut body: Value, existing: Option<&Resource>, now: OffsetDateTime) 
         .and_then(|e| e.body["etag"].as_str())
         .and_then(|e| e.trim_matches('"').parse::<u64>().ok())
         .unwrap_or(0);
-    let uniform = orchestration_mode(&body) == "Uniform";
+    let mode = existing.map(|e| e.body["properties"]["orchestrationMode"].clone()).filter(|m| !m.is_null());
+    let uniform = orchestration_mode(existing.map_or(&body, |e| &e.body)) == "Uniform";
     let props = object(&mut body, "properties");
+    match mode {
+        Some(mode) => props.insert("orchestrationMode".into(), mode),
+        None if existing.is_some() => props.remove("orchestrationMode"),
+        None => None,
+    };
     props.remove("provisioningState");
     props.insert("uniqueId".into(), unique);
     props.insert("timeCreated".into(), created);

@@ -3,7 +3,7 @@
 //! | operation | answers |
 //! |---|---|
 //! | PUT (CreateOrUpdate, LRO) | 201 `Creating` / 200 `Updating` + `Azure-AsyncOperation`; the refusals of [`super::body`]; 403 `LinkedAuthorizationFailed` without `Microsoft.Network/virtualNetworks/subnets/join/action` on a NIC subnet |
-//! | PATCH (Update, LRO) | 200 `Updating` + `Azure-AsyncOperation` (the swagger lists 200 only) |
+//! | PATCH (Update, LRO) | 200 `Updating` + `Azure-AsyncOperation` (the swagger lists 200 only); `orchestrationMode` is not part of `VirtualMachineScaleSetUpdate` and is ignored |
 //! | GET | 200 / 404 |
 //! | DELETE (LRO) | 202 + `Azure-AsyncOperation` + `Location` (the instances go with it); 204 when missing |
 //! | LIST by group, by subscription | 200 `{"value"}` |
@@ -98,8 +98,18 @@ impl ResourceKind for ScaleSets {
         body::links(body)
     }
 
-    fn check(&self, target: &Target, body: &Value, existing: Option<&Resource>, store: &Store) -> Result<(), ArmError> {
-        body::check_state(&target.id, body, existing, store)
+    fn check(
+        &self,
+        target: &Target,
+        body: &Value,
+        _existing: Option<&Resource>,
+        store: &Store,
+    ) -> Result<(), ArmError> {
+        body::check_state(&target.id, body, store)
+    }
+
+    fn check_put(&self, _target: &Target, body: &Value, existing: &Resource, _store: &Store) -> Result<(), ArmError> {
+        body::check_put(body, existing)
     }
 
     fn build(&self, _target: &Target, env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
