@@ -28,7 +28,17 @@ pub enum Command {
     /// Build the image with Azure VM Image Builder, or follow a build.
     #[command(subcommand)]
     Image(ImageCommand),
-    /// Run the steps of a scope in order: infra, then image build (the image pipeline's scopes).
+    /// Deploy the scale set that runs the agents (with its NAT gateway), or show which image each
+    /// instance runs.
+    #[command(subcommand)]
+    Scaleset(ScalesetCommand),
+    /// Register the scale set as an Azure DevOps scale-set agent pool, or show the pool and its agents.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+    /// Size a NAT gateway for a number of agents.
+    #[command(subcommand)]
+    Nat(NatCommand),
+    /// Run the steps of a scope in order: infrastructure, image build, scale set, agent pool.
     Up(UpArgs),
     /// Check, with reads only, what would make a deploy or a build fail: resource providers,
     /// Image Builder in the region, the deploying principal's rights, VM sizes and vCPU quota.
@@ -93,6 +103,8 @@ pub struct PlanArgs {
     pub branch: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value_t)]
     pub output: OutputFormat,
+    #[command(flatten)]
+    pub devops: DevOpsArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,12 +116,14 @@ pub enum InfraCommand {
 /// What `up` deploys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scope {
-    /// Infrastructure, then the image build.
+    /// Infrastructure, the image build, then the scale set and the agent pool on the new image.
     All,
     /// The infrastructure only.
     Infra,
     /// The image build only (the infrastructure must exist).
     Image,
+    /// The scale set, its NAT gateway and the agent pool, from the newest image version.
+    Pool,
 }
 
 #[derive(Debug, Args)]
@@ -145,11 +159,102 @@ pub struct UpArgs {
     /// Do not run the preflight checks first.
     #[arg(long)]
     pub skip_preflight: bool,
+    #[command(flatten)]
+    pub devops: DevOpsArgs,
+    /// After a new image reached the scale set, ask Azure DevOps to replace the idle agents still
+    /// on an older one (never a busy one).
+    #[arg(long)]
+    pub roll_idle: bool,
+}
+
+/// Which Azure DevOps.
+#[derive(Debug, Args)]
+pub struct DevOpsArgs {
+    /// Azure DevOps organization URL, instead of the parameter file's agentPool.organizationUrl
+    /// (e.g. a local emulator's). Access: AZURE_DEVOPS_EXT_PAT, SYSTEM_ACCESSTOKEN, or an Entra
+    /// token of the Azure credential.
+    #[arg(long, env = "AGENTPOOL_DEVOPS_URL")]
+    pub devops_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScalesetCommand {
+    /// Plan and apply the scale set (and NAT gateway) booting an image version: the one given,
+    /// else the definition's newest; a new version is one PATCH of its image reference.
+    Deploy(ScalesetDeployArgs),
+    /// Show the scale set's instances: which image version each runs, and which are behind the model.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScalesetDeployArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+    /// The image the scale set boots: a gallery image version id or a version number of the
+    /// image definition. Default: its newest published version.
+    #[arg(long)]
+    pub image: Option<String>,
+    #[command(flatten)]
+    pub devops: DevOpsArgs,
+    /// Ask Azure DevOps to replace the idle agents still on an older image (never a busy one).
+    #[arg(long)]
+    pub roll_idle: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Create the Azure DevOps scale-set agent pool, or update the settings that differ.
+    Register(PoolRegisterArgs),
+    /// Show the pool: its state, its agents (state, image version, since when) and its recent log.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PoolRegisterArgs {
+    #[command(flatten)]
+    pub selection: ParameterSelection,
+    #[command(flatten)]
+    pub azure: AzureArgs,
+    #[command(flatten)]
+    pub devops: DevOpsArgs,
+    /// Ask Azure DevOps to replace the idle agents still on an older image (never a busy one).
+    #[arg(long)]
+    pub roll_idle: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub selection: ParameterSelection,
+    #[command(flatten)]
+    pub azure: AzureArgs,
+    #[command(flatten)]
+    pub devops: DevOpsArgs,
+    /// Wait up to this many minutes until every agent runs the scale set's image and the
+    /// standby agents are idle (pool status), or every instance has the latest model (scale set status).
+    #[arg(long)]
+    pub wait_minutes: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NatCommand {
+    /// The public addresses a NAT gateway needs for a number of agents, or why it cannot carry them.
+    Plan(NatPlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NatPlanArgs {
+    /// The most agents the pool runs at once (agentPool.maxCapacity).
+    #[arg(long)]
+    pub max_agents: u32,
+    /// Outbound flows one agent keeps open.
+    #[arg(long, default_value_t = agentpool_core::nat::FLOWS_PER_AGENT)]
+    pub flows_per_agent: u32,
 }
 
 #[derive(Debug, Args)]
 pub struct PreflightArgs {
-    /// The steps to check for: all (infrastructure and image build), infra or image.
+    /// The steps to check for: all, infra, image or pool.
     #[arg(long, value_enum, default_value_t = Scope::All)]
     pub scope: Scope,
     #[command(flatten)]

@@ -4,25 +4,33 @@ use std::path::{Path, PathBuf};
 
 use agentpool_core::aib::OsType;
 use agentpool_core::params::{self, Environment, LoadedParameters};
-use agentpool_core::plan::{self, BuildInfo, DesiredState, PlanContext, PlanError, Stage};
+use agentpool_core::plan::{self, BuildInfo, DesiredState, PlanContext, PlanError};
 use agentpool_core::version::VersionInputs;
 
+use agentpool_core::plan::DevOpsIds;
+
 use crate::cli::{
-    CleanupArgs, Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, OutputFormat, ParameterSelection,
-    PlanArgs, PreflightArgs, SchemaArgs, Scope, UpArgs, ValidateArgs, WaitArgs,
+    CleanupArgs, Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, NatCommand, NatPlanArgs,
+    OutputFormat, ParameterSelection, PlanArgs, PoolCommand, PoolRegisterArgs, PreflightArgs, ScalesetCommand,
+    ScalesetDeployArgs, SchemaArgs, StatusArgs, ValidateArgs, WaitArgs,
 };
 use crate::deploy::{self, Azure};
 use crate::image;
 use crate::preflight;
 use crate::progress::Terminal;
-use crate::{render, Failure};
+use crate::{chain, pool, render, scaleset, Failure};
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Plan(args) if args.offline => plan_offline(args),
-        Command::Plan(args) => runtime()?.block_on(plan_live(args)),
+        Command::Plan(args) => runtime()?.block_on(chain::plan_live(args)),
         Command::Infra(InfraCommand::Deploy(args)) => runtime()?.block_on(infra_deploy(args)),
-        Command::Up(args) => runtime()?.block_on(up(args)),
+        Command::Up(args) => runtime()?.block_on(chain::up(args)),
+        Command::Scaleset(ScalesetCommand::Deploy(args)) => runtime()?.block_on(scaleset_deploy(args)),
+        Command::Scaleset(ScalesetCommand::Status(args)) => runtime()?.block_on(scaleset_status(args)),
+        Command::Pool(PoolCommand::Register(args)) => runtime()?.block_on(pool_register(args)),
+        Command::Pool(PoolCommand::Status(args)) => runtime()?.block_on(pool_status(args)),
+        Command::Nat(NatCommand::Plan(args)) => nat_plan(args),
         Command::Preflight(args) => runtime()?.block_on(preflight_command(args)),
         Command::Image(ImageCommand::Build(args)) => {
             runtime()?.block_on(image_build(args.deploy, args.wait, &args.follow))
@@ -41,7 +49,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .map_err(|e| Failure::Operation(format!("cannot start the async runtime: {e}")))
 }
 
-fn parameter_file(selection: &ParameterSelection) -> Result<PathBuf, Failure> {
+pub fn parameter_file(selection: &ParameterSelection) -> Result<PathBuf, Failure> {
     if let Some(file) = &selection.parameters {
         return Ok(file.clone());
     }
@@ -59,48 +67,45 @@ fn parameter_file(selection: &ParameterSelection) -> Result<PathBuf, Failure> {
     }
 }
 
-fn load(path: &Path) -> Result<LoadedParameters, Failure> {
+pub fn load(path: &Path) -> Result<LoadedParameters, Failure> {
     params::load(path).map_err(|diagnostics| Failure::Usage(diagnostics.to_string()))
 }
 
-/// Loads the parameter file and renders its desired state for `subscription`.
-fn desired(
-    selection: &ParameterSelection,
-    subscription: Option<&str>,
-    image_version: Option<&str>,
-    blob_endpoint: Option<&str>,
-    branch: Option<&str>,
-) -> Result<DesiredState, Failure> {
-    let loaded = load(&parameter_file(selection)?)?;
-    render(&loaded, selection, subscription, image_version, blob_endpoint, branch)
+/// What rendering a desired state takes beyond the parameter file.
+#[derive(Debug, Default)]
+pub struct Inputs<'a> {
+    pub subscription: Option<&'a str>,
+    pub image_version: Option<&'a str>,
+    pub blob_endpoint: Option<&'a str>,
+    pub branch: Option<&'a str>,
+    /// The gallery image version the scale set boots.
+    pub scale_set_image: Option<String>,
+    pub devops: Option<DevOpsIds>,
 }
 
 /// The desired state of loaded parameters.
-fn render(
+pub fn render(
     loaded: &LoadedParameters,
     selection: &ParameterSelection,
-    subscription: Option<&str>,
-    image_version: Option<&str>,
-    blob_endpoint: Option<&str>,
-    branch: Option<&str>,
+    inputs: Inputs<'_>,
 ) -> Result<DesiredState, Failure> {
     let mut build = BuildInfo::from_env();
-    if let Some(branch) = branch {
+    if let Some(branch) = inputs.branch {
         build.branch = Some(branch.to_owned());
     }
     build.environment = selection.environment.clone().or_else(|| loaded.parameters.tags.get("environment").cloned());
     let repo_dir = std::env::current_dir().ok();
     let context = PlanContext {
-        subscription,
+        subscription: inputs.subscription,
         version: VersionInputs {
             now: time::OffsetDateTime::now_utc(),
-            cli_version: image_version,
+            cli_version: inputs.image_version,
             repo_dir: repo_dir.as_deref(),
         },
-        blob_endpoint,
+        blob_endpoint: inputs.blob_endpoint,
         build,
-        scale_set_image: None,
-        devops: None,
+        scale_set_image: inputs.scale_set_image,
+        devops: inputs.devops,
     };
     plan::desired_state(loaded, &context).map_err(|error| match error {
         PlanError::Version(diagnostic) => Failure::Usage(diagnostic.to_string()),
@@ -109,13 +114,14 @@ fn render(
 }
 
 fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
-    let desired = desired(
-        &args.selection,
-        args.azure.subscription.as_deref(),
-        args.image_version.as_deref(),
-        None,
-        args.branch.as_deref(),
-    )?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let inputs = Inputs {
+        subscription: args.azure.subscription.as_deref(),
+        image_version: args.image_version.as_deref(),
+        branch: args.branch.as_deref(),
+        ..Inputs::default()
+    };
+    let desired = render(&loaded, &args.selection, inputs)?;
     match args.output {
         OutputFormat::Json => {
             let json = serde_json::to_string_pretty(&desired).map_err(|e| Failure::Operation(e.to_string()))?;
@@ -126,7 +132,7 @@ fn plan_offline(args: PlanArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
+pub fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
     subscription.ok_or_else(|| {
         Failure::Usage(
             "no subscription — pass --subscription <id> or set AZURE_SUBSCRIPTION_ID (or plan with --offline)"
@@ -135,58 +141,30 @@ fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure> {
     })
 }
 
-/// The live plan of the infrastructure: what a deploy would change.
-async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let desired =
-        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
-    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    let plan = deploy::plan(&azure, &desired, &[Stage::Infra], &Terminal).await?;
-    match plan.writes() {
-        0 => eprintln!("plan: no changes — the infrastructure matches {}", desired.parameters_file),
-        writes => eprintln!("plan: {writes} of {} resources would change", plan.actions.len()),
-    }
-    Ok(())
-}
-
 async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let desired =
-        desired(&args.selection, Some(subscription), args.image_version.as_deref(), None, args.branch.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let desired = render(&loaded, &args.selection, deploy_inputs(&args, subscription))?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
 }
 
-async fn up(args: UpArgs) -> Result<(), Failure> {
-    let deploy = &args.deploy;
-    let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
-    let loaded = load(&parameter_file(&deploy.selection)?)?;
-    let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
-    let desired = render(
-        &loaded,
-        &deploy.selection,
-        Some(subscription),
-        deploy.image_version.as_deref(),
-        None,
-        deploy.branch.as_deref(),
-    )?;
-    if !args.skip_preflight {
-        let stages = preflight::stages(args.scope);
-        preflight::check(&azure, &desired, &loaded.parameters, subscription, stages).await?;
+/// The inputs of a deploy's arguments.
+pub fn deploy_inputs<'a>(args: &'a DeployArgs, subscription: &'a str) -> Inputs<'a> {
+    Inputs {
+        subscription: Some(subscription),
+        image_version: args.image_version.as_deref(),
+        branch: args.branch.as_deref(),
+        ..Inputs::default()
     }
-    if args.scope != Scope::Image {
-        deploy::deploy_infra(&azure, &desired, usize::from(deploy.parallelism)).await?;
-    }
-    if args.scope == Scope::Infra {
-        return Ok(());
-    }
-    build_image(&azure, &loaded, deploy, subscription, !args.no_wait, &args.follow).await
 }
 
 async fn preflight_command(args: PreflightArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
-    let desired = render(&loaded, &args.selection, Some(subscription), args.image_version.as_deref(), None, None)?;
+    let inputs =
+        Inputs { subscription: Some(subscription), image_version: args.image_version.as_deref(), ..Inputs::default() };
+    let desired = render(&loaded, &args.selection, inputs)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     preflight::check(&azure, &desired, &loaded.parameters, subscription, preflight::stages(args.scope)).await?;
     Ok(())
@@ -196,18 +174,19 @@ async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Resul
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    build_image(&azure, &loaded, &args, subscription, wait, follow).await
+    build_image(&azure, &loaded, &args, subscription, wait, follow).await.map(drop)
 }
 
 /// Uploads the scripts, creates or reuses the template, starts the run, waits when asked.
-async fn build_image(
+/// Returns, when it waited, the id of the image version the build produced.
+pub async fn build_image(
     azure: &Azure,
     loaded: &LoadedParameters,
     args: &DeployArgs,
     subscription: &str,
     wait: bool,
     follow: &FollowArgs,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let account = &loaded.parameters.storage_account_name;
     let account_id = agentpool_core::resources::resource_id(
         subscription,
@@ -219,17 +198,28 @@ async fn build_image(
     let live = render(
         loaded,
         &args.selection,
-        Some(subscription),
-        args.image_version.as_deref(),
-        Some(&endpoint),
-        args.branch.as_deref(),
+        Inputs { blob_endpoint: Some(&endpoint), ..deploy_inputs(args, subscription) },
     )?;
     let container_url = format!("{}/{}", endpoint.trim_end_matches('/'), loaded.parameters.storage_container_name);
     let started = image::build(azure, &live, &container_url).await?;
-    if wait {
-        image::wait(azure, &started.template_id, started.previous_run.clone(), follow).await?;
+    if !wait {
+        return Ok(None);
     }
-    Ok(())
+    image::wait(azure, &started.template_id, started.previous_run.clone(), follow).await?;
+    let produced = match &live.image_version {
+        Some(version) => Some(format!("{}/versions/{version}", scaleset::definition_id(loaded, subscription))),
+        None => agentpool_core::image::versions::produced_by(
+            &azure.client,
+            &started.template_id,
+            &loaded.parameters.image_definition.name,
+        )
+        .await
+        .map_err(|e| Failure::Operation(format!("reading the build's image version: {e}")))?,
+    };
+    if let Some(version) = &produced {
+        println!("imageVersionId={version}");
+    }
+    Ok(produced)
 }
 
 async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
@@ -265,6 +255,63 @@ async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), None, &args.follow)
         .await
+}
+
+async fn scaleset_deploy(args: ScalesetDeployArgs) -> Result<(), Failure> {
+    let deploy = &args.deploy;
+    let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&deploy.selection)?)?;
+    let azure = Azure::from_env(deploy.azure.arm_endpoint.as_deref())?;
+    let image = scaleset::image_to_boot(&azure, &loaded, subscription, args.image.as_deref()).await?;
+    let inputs = Inputs { scale_set_image: Some(image), ..deploy_inputs(deploy, subscription) };
+    let desired = render(&loaded, &deploy.selection, inputs)?;
+    scaleset::deploy(&azure, &desired, usize::from(deploy.parallelism)).await?;
+    if args.roll_idle {
+        chain::roll_idle(&azure, &loaded, subscription, args.devops.devops_url.as_deref()).await?;
+    }
+    Ok(())
+}
+
+async fn scaleset_status(args: StatusArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let id = scaleset::scale_set_id(&loaded, subscription).ok_or_else(|| {
+        Failure::Usage(format!("{} describes no scale set — add the scaleSet parameter", loaded.display_name))
+    })?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    scaleset::status(&azure, &id, args.wait_minutes).await
+}
+
+async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    chain::register_pool(&azure, &loaded, &args.selection, subscription, args.devops.devops_url.as_deref()).await?;
+    if args.roll_idle {
+        chain::roll_idle(&azure, &loaded, subscription, args.devops.devops_url.as_deref()).await?;
+    }
+    Ok(())
+}
+
+async fn pool_status(args: StatusArgs) -> Result<(), Failure> {
+    let subscription = require_subscription(args.azure.subscription.as_deref())?;
+    let loaded = load(&parameter_file(&args.selection)?)?;
+    let (Some(spec), Some(id)) = (&loaded.parameters.agent_pool, scaleset::scale_set_id(&loaded, subscription)) else {
+        return Err(Failure::Usage(format!(
+            "{} describes no agent pool — add the scaleSet and agentPool parameters",
+            loaded.display_name
+        )));
+    };
+    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    let devops = azure.devops(&spec.organization_url, args.devops.devops_url.as_deref())?;
+    pool::show_status(&azure, &devops, spec, &id, args.wait_minutes).await
+}
+
+fn nat_plan(args: NatPlanArgs) -> Result<(), Failure> {
+    let sizing = agentpool_core::nat::Sizing::for_agents(args.max_agents, args.flows_per_agent)
+        .map_err(|e| Failure::Usage(format!("nat plan: {e} — {}", e.fix())))?;
+    println!("{sizing}");
+    Ok(())
 }
 
 /// Validates the files named (folders and globs expanded, JSON schemas skipped), or those of

@@ -3,13 +3,16 @@
 //!
 //! Exit codes: 0 success, 1 an operation failed, 2 bad input or usage.
 
+mod chain;
 mod cli;
 mod commands;
 mod deploy;
 mod image;
+mod pool;
 mod preflight;
 mod progress;
 mod render;
+mod scaleset;
 
 use std::process::ExitCode;
 

@@ -17,9 +17,10 @@ use crate::Failure;
 /// The stages a scope deploys, whose writes preflight checks the rights of.
 pub fn stages(scope: Scope) -> &'static [Stage] {
     match scope {
-        Scope::All => &[Stage::Infra, Stage::Image],
+        Scope::All => &[Stage::Infra, Stage::Image, Stage::ScaleSet],
         Scope::Infra => &[Stage::Infra],
         Scope::Image => &[Stage::Image],
+        Scope::Pool => &[Stage::ScaleSet],
     }
 }
 

@@ -4,9 +4,7 @@
 
 use std::fmt::Write;
 
-use agentpool_core::plan::{DesiredResource, DesiredState};
-
-use crate::progress::short_kind;
+use agentpool_core::plan::{DesiredResource, DesiredState, Stage};
 
 /// The desired state as a readable tree.
 pub fn plan_tree(desired: &DesiredState) -> String {
@@ -32,14 +30,20 @@ pub fn plan_tree(desired: &DesiredState) -> String {
             );
         }
     }
-    let _ = writeln!(out, "\nResources ({}), each under what it needs first:", desired.resources.len());
-    let resources = &desired.resources;
-    let parent_of = |resource: &DesiredResource| {
-        resource.depends_on.first().and_then(|dep| resources.iter().position(|r| &r.id == dep))
-    };
-    let roots: Vec<usize> = (0..resources.len()).filter(|&i| parent_of(&resources[i]).is_none()).collect();
-    for (n, &root) in roots.iter().enumerate() {
-        write_node(&mut out, resources, root, "", n + 1 == roots.len(), &parent_of);
+    let _ = writeln!(out, "\nResources ({}), by stage, each under what it needs first:", desired.resources.len());
+    for stage in Stage::ALL {
+        let resources: Vec<DesiredResource> = desired.of_stages(&[stage]);
+        if resources.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{} ({}) — deployed by {}", stage.title(), resources.len(), stage.deployed_by());
+        let parent_of = |resource: &DesiredResource| {
+            resource.depends_on.first().and_then(|dep| resources.iter().position(|r| &r.id == dep))
+        };
+        let roots: Vec<usize> = (0..resources.len()).filter(|&i| parent_of(&resources[i]).is_none()).collect();
+        for (n, &root) in roots.iter().enumerate() {
+            write_node(&mut out, &resources, root, "", n + 1 == roots.len(), &parent_of);
+        }
     }
     out
 }
@@ -56,7 +60,8 @@ fn write_node(
     let (branch, continuation) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
     let _ = writeln!(
         out,
-        "{prefix}{branch}+ {} {}  ({}@{})",
+        "{prefix}{branch}{} {} {}  ({}@{})",
+        if resource.kind.creates { "+" } else { "~" },
         resource.kind.short_name,
         resource.label(),
         resource.kind.resource_type,

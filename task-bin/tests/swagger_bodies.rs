@@ -54,6 +54,8 @@ const PUT_OPERATIONS: &[(&str, &str, u16)] = &[
     ("Microsoft.Network/virtualNetworks/subnets", "Subnets_CreateOrUpdate", 200),
 ];
 
+const PLAN_OSES: &[&str] = &["linux", "windows"];
+
 fn arm_kind(kind: &str) -> Option<ArmKind> {
     let facts = agentpool_core::resources::kind_of(kind)?;
     let (_, operation_id, status) = *PUT_OPERATIONS.iter().find(|(k, _, _)| *k == facts.resource_type)?;

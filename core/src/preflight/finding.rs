@@ -19,6 +19,7 @@ pub enum Check {
     Permissions,
     VmSizes,
     Quota,
+    Network,
 }
 
 /// One problem, with its fix.

@@ -9,7 +9,8 @@
 //!   missing ([`roles`]); for a build, a warning when the build's log cannot be streamed
 //!   ([`rights::log_read`]);
 //! - the regions offer the VM sizes, and the regional vCPU quota of each family covers the build
-//!   VM and the scale set at its largest ([`quota`], [`family`]).
+//!   VM and the scale set at its largest ([`quota`], [`family`]);
+//! - for the scale set, its subnet exists and lets the agents out ([`network`]).
 //!
 //! The reads ([`reads`]) are GETs, made concurrently; nothing is written. The checks themselves
 //! are pure functions of what was read, tested on Azure's answers.
@@ -30,6 +31,7 @@
 
 pub mod family;
 pub mod finding;
+pub mod network;
 pub mod permissions;
 pub mod principal;
 pub mod providers;
@@ -91,13 +93,14 @@ pub async fn run(
         locations.iter().cloned().collect::<Vec<_>>().join(", ")
     )));
     let facts = reads::read(arm, caller, target.subscription, &scopes, &locations).await?;
-    let reads = arm.counts().snapshot().get.saturating_sub(before);
 
     let mut findings = provider_findings(&facts, target);
     findings.extend(plan_unread);
     findings.extend(rights::check(&needed, &facts.rights));
     findings.extend(log_scope.and_then(|scope| rights::log_read(&scope, &facts.rights)));
     findings.extend(quota::check(&demands, &facts.regions));
+    findings.extend(subnet_findings(arm, target).await);
+    let reads = arm.counts().snapshot().get.saturating_sub(before);
     Ok(Report::new(&target.desired.parameters_file, findings, reads as u64))
 }
 
@@ -119,6 +122,16 @@ async fn planned_writes(arm: &ArmClient, target: &Target<'_>) -> (Writes, Option
             )),
         ),
     }
+}
+
+/// The scale set's subnet, when the scale set is deployed.
+async fn subnet_findings(arm: &ArmClient, target: &Target<'_>) -> Vec<Finding> {
+    let Some(spec) = target.parameters.scale_set.as_ref().filter(|_| target.stages.contains(&Stage::ScaleSet)) else {
+        return Vec::new();
+    };
+    let read = arm.get(&spec.subnet_id, crate::resources::subnet::KIND.api_version).await.map_err(|e| e.to_string());
+    let nat = target.desired.find(&crate::resources::nat_gateway::KIND).map(|n| n.id.as_str());
+    network::check(&spec.subnet_id, &read, nat)
 }
 
 fn provider_findings(facts: &reads::Facts, target: &Target<'_>) -> Vec<Finding> {

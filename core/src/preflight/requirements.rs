@@ -45,6 +45,9 @@ use crate::resources::{self, blob_container, gallery_image, image_template, reso
 pub const RESOURCE_GROUP_WRITE: &str = resource_group::WRITE_ACTION;
 pub const ASSIGN_IDENTITY: &str = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
 pub const JOIN_SUBNET: &str = "Microsoft.Network/virtualNetworks/subnets/join/action";
+pub const JOIN_NAT_GATEWAY: &str = "Microsoft.Network/natGateways/join/action";
+pub const JOIN_PUBLIC_IP: &str = "Microsoft.Network/publicIPAddresses/join/action";
+pub const JOIN_PUBLIC_IP_PREFIX: &str = "Microsoft.Network/publicIPPrefixes/join/action";
 pub const RUN_IMAGE_TEMPLATE: &str = "Microsoft.VirtualMachineImages/imageTemplates/run/action";
 pub const WRITE_IMAGE_VERSION: &str = "Microsoft.Compute/galleries/images/versions/write";
 pub const READ_BLOB: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read";
@@ -168,8 +171,8 @@ pub fn required(desired: &DesiredState, stages: &[Stage], writes: &Writes) -> BT
                 add(&identity, ASSIGN_IDENTITY, Plane::Control, what.clone());
             }
         }
-        for subnet in subnets(&resource.body) {
-            add(&subnet, JOIN_SUBNET, Plane::Control, what.clone());
+        for (linked, action) in linked(&resource.body) {
+            add(&linked, action, Plane::Control, what.clone());
         }
     }
     if stages.contains(&Stage::Image) {
@@ -206,16 +209,30 @@ fn user_assigned_identities(body: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Every subnet id in a body: `"subnet": {"id": …}` (scale sets) and `"subnetId": …`
-/// (Image Builder's `vnetConfig`), at any depth.
-fn subnets(body: &Value) -> Vec<String> {
+/// The resources a body links to that Resource Manager checks a `join` right on, with that
+/// action: subnets (`"subnet": {"id": …}` of scale sets, `"subnetId"` of Image Builder's
+/// `vnetConfig`), a subnet's NAT gateway, a NAT gateway's public IPs and prefixes; at any depth.
+fn linked(body: &Value) -> Vec<(String, &'static str)> {
     let mut found = Vec::new();
-    walk(body, &mut |key, value| match (key, value) {
-        ("subnet", Value::Object(subnet)) => {
-            found.extend(subnet.get("id").and_then(Value::as_str).map(str::to_owned));
+    let ids = |value: &Value| -> Vec<String> {
+        match value {
+            Value::Object(item) => item.get("id").and_then(Value::as_str).map(str::to_owned).into_iter().collect(),
+            Value::Array(items) => {
+                items.iter().filter_map(|i| i.get("id").and_then(Value::as_str).map(str::to_owned)).collect()
+            }
+            Value::String(id) => vec![id.clone()],
+            _ => Vec::new(),
         }
-        ("subnetId" | "containerInstanceSubnetId", Value::String(id)) => found.push(id.clone()),
-        _ => {}
+    };
+    walk(body, &mut |key, value| {
+        let action = match key {
+            "subnet" | "subnetId" | "containerInstanceSubnetId" => JOIN_SUBNET,
+            "natGateway" => JOIN_NAT_GATEWAY,
+            "publicIpAddresses" => JOIN_PUBLIC_IP,
+            "publicIpPrefixes" => JOIN_PUBLIC_IP_PREFIX,
+            _ => return,
+        };
+        found.extend(ids(value).into_iter().map(|id| (id, action)));
     });
     found.sort();
     found.dedup();
@@ -370,6 +387,12 @@ mod tests {
             needed[&Right::new(group("rg-network-sbx"), JOIN_SUBNET, Plane::Control)],
             ["scale set vmss-agents-sbx-linux"]
         );
+        // Attaching the NAT gateway writes the user's subnet and joins the gateway, which joins its address.
+        let network = group("rg-network-sbx");
+        let subnet_write = Right::new(network, "Microsoft.Network/virtualNetworks/subnets/write", Plane::Control);
+        assert_eq!(needed[&subnet_write], ["subnet snet-agents"]);
+        assert_eq!(needed[&Right::new(pool.clone(), JOIN_NAT_GATEWAY, Plane::Control)], ["subnet snet-agents"]);
+        assert_eq!(needed[&Right::new(pool, JOIN_PUBLIC_IP, Plane::Control)], ["NAT gateway ng-agents-sbx"]);
         assert!(!needed.keys().any(|right| right.action.starts_with("AzureDevOps")), "Azure DevOps is not Azure RBAC");
     }
 

@@ -348,7 +348,9 @@ mod tests {
         let shared = SharedState::open(Some(file.clone())).unwrap();
         shared.write(|s| s.insert(res("/subscriptions/s/resourceGroups/a")));
         shared.write(|s| {
-            s.devops_mut().organizations.push(crate::devops::model::Organization { name: "contoso".into(), ..Default::default() });
+            s.devops_mut()
+                .organizations
+                .push(crate::devops::model::Organization { name: "contoso".into(), ..Default::default() });
             s.mark_changed();
         });
         let again = SharedState::open(Some(file.clone())).unwrap();

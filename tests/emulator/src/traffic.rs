@@ -78,10 +78,23 @@ impl TrafficRecorder {
         self.seq.fetch_add(1, Ordering::SeqCst)
     }
 
-    fn write(&self, seq: u64, method: &str, path: &str, exchange: &Value) -> Result<(), TrafficError> {
-        let file = self.dir.join(format!("{seq:06}-{method}-{}.json", type_label(path)));
+    fn write(&self, seq: u64, method: &str, label: &str, exchange: &Value) -> Result<(), TrafficError> {
+        let file = self.dir.join(format!("{seq:06}-{method}-{label}.json"));
         let text = serde_json::to_string_pretty(exchange).unwrap_or_default();
         std::fs::write(&file, text).map_err(|source| TrafficError::Write { path: file, source })
+    }
+}
+
+/// A short label for an Azure DevOps exchange's file name: the last segment that is not an id
+/// (`elasticpools`, `nodes`, `projects`).
+pub fn devops_label(path: &str) -> String {
+    let is_id = |s: &&str| s.bytes().all(|b| b.is_ascii_digit()) || uuid::Uuid::try_parse(s).is_ok();
+    let label = path.split('/').filter(|s| !s.is_empty()).rev().find(|s| !is_id(s)).unwrap_or("root");
+    let clean: String = label.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if clean.is_empty() {
+        "resource".into()
+    } else {
+        clean
     }
 }
 
@@ -194,7 +207,8 @@ async fn record_as(app: &App, host: &str, request: Request, next: Next) -> Respo
             "body": body_json(&response_bytes, &local_base, host),
         },
     });
-    if let Err(e) = recorder.write(seq, &method, &path, &exchange) {
+    let label = if host == DEVOPS_HOST { devops_label(&path) } else { type_label(&path) };
+    if let Err(e) = recorder.write(seq, &method, &label, &exchange) {
         tracing::warn!("{e}");
     }
     Response::from_parts(parts, Body::from(response_bytes))
@@ -214,6 +228,8 @@ mod tests {
         );
         assert_eq!(type_label("/subscriptions/s/providers/Microsoft.Compute/galleries"), "galleries");
         assert_eq!(type_label("/"), "root");
+        assert_eq!(devops_label("/contoso/_apis/distributedtask/elasticpools/10/nodes/3"), "nodes");
+        assert_eq!(devops_label("/contoso/_apis/projects/7342863a-8970-5cb7-8379-439745142cb3"), "projects");
     }
 
     #[test]
@@ -239,7 +255,7 @@ mod tests {
     fn numbering_continues() {
         let dir = std::env::temp_dir().join(format!("agentpool-emulator-traffic-{}", uuid::Uuid::new_v4()));
         let r = TrafficRecorder::new(dir.clone()).unwrap();
-        r.write(r.next(), "GET", "/a/b", &json!({})).unwrap();
+        r.write(r.next(), "GET", &type_label("/a/b"), &json!({})).unwrap();
         let r2 = TrafficRecorder::new(dir.clone()).unwrap();
         assert_eq!(r2.next(), 1);
         std::fs::remove_dir_all(dir).unwrap();

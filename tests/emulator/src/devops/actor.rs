@@ -168,7 +168,8 @@ impl Actor<'_> {
             return;
         }
         let target = elastic.max_capacity.min(count + elastic.desired_idle - ready);
-        let before: Vec<String> = scale_sets::instances(self.store, set_id).into_iter().map(|i| i.instance_id).collect();
+        let before: Vec<String> =
+            scale_sets::instances(self.store, set_id).into_iter().map(|i| i.instance_id).collect();
         match scale_sets::set_capacity(self.store, set_id, target as u64) {
             Ok(()) => {
                 let message = format!("Increasing capacity from {count} to {target}.");
@@ -195,7 +196,13 @@ impl Actor<'_> {
 
 /// A node for a new instance, named as Azure names a Uniform set's computers (`computerNamePrefix` and
 /// the instance id in six base-36 digits), else by the instance's name.
-pub fn new_node(org: &mut Organization, pool_id: i64, body: &Value, instance: &scale_sets::Instance, now_ms: i64) -> Node {
+pub fn new_node(
+    org: &mut Organization,
+    pool_id: i64,
+    body: &Value,
+    instance: &scale_sets::Instance,
+    now_ms: i64,
+) -> Node {
     let prefix = body.pointer("/properties/virtualMachineProfile/osProfile/computerNamePrefix").and_then(Value::as_str);
     let name = match (prefix, instance.instance_id.parse::<u64>()) {
         (Some(prefix), Ok(n)) => format!("{prefix}{}", base36(n)),
@@ -226,7 +233,14 @@ fn base36(mut n: u64) -> String {
 }
 
 /// Logs unless the pool's last entry says the same (a failure repeated every tick is logged once).
-pub fn log_once(org: &mut Organization, pool_id: i64, level: &str, operation: &str, message: String, now: OffsetDateTime) {
+pub fn log_once(
+    org: &mut Organization,
+    pool_id: i64,
+    level: &str,
+    operation: &str,
+    message: String,
+    now: OffsetDateTime,
+) {
     let last = org.logs.iter().rev().find(|l| l.pool_id == pool_id);
     if last.is_some_and(|l| l.message == message && l.operation == operation) {
         return;

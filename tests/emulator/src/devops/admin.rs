@@ -127,7 +127,10 @@ struct NewProject {
     name: String,
 }
 
-async fn add_project(State(app): State<Arc<App>>, Json(body): Json<NewProject>) -> Result<Json<Value>, DevopsAdminError> {
+async fn add_project(
+    State(app): State<Arc<App>>,
+    Json(body): Json<NewProject>,
+) -> Result<Json<Value>, DevopsAdminError> {
     let now = OffsetDateTime::now_utc();
     let org = org_name(&app, body.organization);
     let id = with_org(&app, &org, |o| Ok(seed::ensure_project(o, &body.name, now)))?;
@@ -143,7 +146,10 @@ struct NewEndpoint {
     endpoint_type: Option<String>,
 }
 
-async fn add_endpoint(State(app): State<Arc<App>>, Json(body): Json<NewEndpoint>) -> Result<Json<Value>, DevopsAdminError> {
+async fn add_endpoint(
+    State(app): State<Arc<App>>,
+    Json(body): Json<NewEndpoint>,
+) -> Result<Json<Value>, DevopsAdminError> {
     let now = OffsetDateTime::now_utc();
     let org = org_name(&app, body.organization.clone());
     let azure = Azure {
@@ -153,7 +159,8 @@ async fn add_endpoint(State(app): State<Arc<App>>, Json(body): Json<NewEndpoint>
     };
     let kind = body.endpoint_type.clone().unwrap_or_else(|| "AzureRM".into());
     let value = with_org(&app, &org, |o| {
-        let project = o.project(&body.project).ok_or_else(|| DevopsAdminError::NoProject(body.project.clone()))?.clone();
+        let project =
+            o.project(&body.project).ok_or_else(|| DevopsAdminError::NoProject(body.project.clone()))?.clone();
         let id = if kind.eq_ignore_ascii_case("azurerm") {
             seed::ensure_azurerm_endpoint(o, &project.name, &body.name, &azure, now)
         } else {

@@ -116,7 +116,14 @@ fn redirect_suppressed(method: &Method, headers: &HeaderMap) -> bool {
 }
 
 /// What a caller that failed [`authenticate`] gets; `base` is `https://host:port`, `url` the request's.
-pub fn refusal(app: &App, failure: &AuthFailure, method: &Method, headers: &HeaderMap, base: &str, url: &str) -> Response {
+pub fn refusal(
+    app: &App,
+    failure: &AuthFailure,
+    method: &Method,
+    headers: &HeaderMap,
+    base: &str,
+    url: &str,
+) -> Response {
     let sign_in = format!(
         "{base}/_signin?realm={}&reply_to={}",
         base.trim_start_matches("https://"),
@@ -194,7 +201,10 @@ mod tests {
         let (arm, _) = app.tokens.issue("agentpool-test", "https://management.azure.com", now);
         assert!(matches!(authenticate(&app, &headers(&format!("Bearer {arm}")), now), Err(AuthFailure::BadBearer(_))));
         let (expired, _) = app.tokens.issue("agentpool-test", AZURE_DEVOPS_RESOURCE, now - 10_000);
-        assert!(matches!(authenticate(&app, &headers(&format!("Bearer {expired}")), now), Err(AuthFailure::BadBearer(_))));
+        assert!(matches!(
+            authenticate(&app, &headers(&format!("Bearer {expired}")), now),
+            Err(AuthFailure::BadBearer(_))
+        ));
 
         let base = "https://127.0.0.1:1";
         let r = refusal(&app, &AuthFailure::Missing, &Method::GET, &HeaderMap::new(), base, "u");
@@ -204,7 +214,10 @@ mod tests {
         assert!(r.headers().contains_key("x-tfs-fedauthredirect"));
         let mut suppress = HeaderMap::new();
         suppress.insert("x-tfs-fedauthredirect", "Suppress".parse().unwrap());
-        assert_eq!(refusal(&app, &AuthFailure::Missing, &Method::GET, &suppress, base, "u").status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            refusal(&app, &AuthFailure::Missing, &Method::GET, &suppress, base, "u").status(),
+            StatusCode::UNAUTHORIZED
+        );
         let r = refusal(&app, &AuthFailure::WrongPat, &Method::GET, &HeaderMap::new(), base, "u");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
         let challenges: Vec<_> = r.headers().get_all(header::WWW_AUTHENTICATE).iter().collect();

@@ -65,7 +65,9 @@ impl Route {
             (false, ["projects"]) => (Route::Projects, "core", "projects"),
             (false, ["projects", _]) => (Route::Project(rest[1].clone()), "core", "projects"),
             (true, ["serviceendpoint", "endpoints"]) => (Route::Endpoints, "serviceendpoint", "endpoints"),
-            (true, ["serviceendpoint", "endpoints", _]) => (Route::Endpoint(rest[2].clone()), "serviceendpoint", "endpoints"),
+            (true, ["serviceendpoint", "endpoints", _]) => {
+                (Route::Endpoint(rest[2].clone()), "serviceendpoint", "endpoints")
+            }
             (false, ["distributedtask", "pools"]) => (Route::Pools, "distributedtask", "pools"),
             (false, ["distributedtask", "pools", _]) => (Route::Pool(id(2)?), "distributedtask", "pools"),
             (true, ["distributedtask", "queues"]) => (Route::Queues, "distributedtask", "queues"),
@@ -74,7 +76,9 @@ impl Route {
             (false, ["distributedtask", "elasticpools", _]) => {
                 (Route::ElasticPool(id(2)?), "distributedtask", "elasticpools")
             }
-            (false, ["distributedtask", "elasticpools", _, "nodes"]) => (Route::Nodes(id(2)?), "distributedtask", "nodes"),
+            (false, ["distributedtask", "elasticpools", _, "nodes"]) => {
+                (Route::Nodes(id(2)?), "distributedtask", "nodes")
+            }
             (false, ["distributedtask", "elasticpools", _, "nodes", _]) => {
                 (Route::Node(id(2)?, id(4)?), "distributedtask", "nodes")
             }

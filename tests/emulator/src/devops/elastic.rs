@@ -268,7 +268,9 @@ fn merged(before: &ElasticPool, ctx: &Ctx<'_>) -> Result<ElasticPool, DevopsErro
     if after.max_capacity < 0 {
         return Err(DevopsError::Argument(invalid_value("MaxCapacity")));
     }
-    for (name, slot) in [("desiredIdle", &mut after.desired_idle), ("maxSavedNodeCount", &mut after.max_saved_node_count)] {
+    for (name, slot) in
+        [("desiredIdle", &mut after.desired_idle), ("maxSavedNodeCount", &mut after.max_saved_node_count)]
+    {
         if let Some(v) = int(&body, name, root)? {
             if v < 0 || v > after.max_capacity {
                 let mut param = name.to_string();

@@ -65,7 +65,9 @@ pub enum DevopsError {
     #[error("Value cannot be null.\r\nParameter name: {0}")]
     ArgumentNull(String),
     /// 400 `ArgumentOutOfRangeException` (`ArgumentUtility.CheckForOutOfRange`, `CommonResources.OutOfRange`).
-    #[error("The value {value} is outside of the allowed range.\r\nParameter name: {param}\r\nActual value was {value}.")]
+    #[error(
+        "The value {value} is outside of the allowed range.\r\nParameter name: {param}\r\nActual value was {value}."
+    )]
     ArgumentOutOfRange { param: String, value: i64 },
     /// 400 `ArgumentException` with a message.
     #[error("{0}")]
@@ -240,7 +242,10 @@ mod tests {
             "Microsoft.TeamFoundation.DistributedTask.Elastic.VirtualMachineScaleSetAlreadyTaggedForUseException, Microsoft.TeamFoundation.DistributedTask.Elastic"
         );
         assert_eq!(body["typeKey"], "VirtualMachineScaleSetAlreadyTaggedForUseException");
-        assert_eq!((body["$id"].as_str(), body["errorCode"].as_i64(), body["eventId"].as_i64()), (Some("1"), Some(0), Some(3000)));
+        assert_eq!(
+            (body["$id"].as_str(), body["errorCode"].as_i64(), body["eventId"].as_i64()),
+            (Some("1"), Some(0), Some(3000))
+        );
         assert!(body["innerException"].is_null());
     }
 
@@ -255,8 +260,14 @@ mod tests {
         );
         assert_eq!(DevopsError::PoolExists("p".into()).body()["typeKey"], "TaskAgentPoolExistsException");
         assert_eq!(DevopsError::Cloud("x".into()).status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(DevopsError::ArgumentNull("poolName".into()).body()["typeName"], "System.ArgumentNullException, mscorlib");
-        assert_eq!(DevopsError::MethodNotAllowed("PUT".into()).body()["Message"], "The requested resource does not support http method 'PUT'.");
+        assert_eq!(
+            DevopsError::ArgumentNull("poolName".into()).body()["typeName"],
+            "System.ArgumentNullException, mscorlib"
+        );
+        assert_eq!(
+            DevopsError::MethodNotAllowed("PUT".into()).body()["Message"],
+            "The requested resource does not support http method 'PUT'."
+        );
     }
 
     #[test]

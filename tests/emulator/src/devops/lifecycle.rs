@@ -104,7 +104,10 @@ pub fn delete_due(actor: &mut Actor<'_>, org: &mut Organization, elastic: &Elast
     let excess = idle.len().saturating_sub(usize::try_from(elastic.desired_idle).unwrap_or(0));
     let ttl_ms = elastic.time_to_live_minutes.saturating_mul(60_000);
     doomed.extend(
-        idle.into_iter().take(excess).filter(|n| now_ms - n.state_changed_ms >= ttl_ms).map(|n| (n.id, n.compute_id.clone())),
+        idle.into_iter()
+            .take(excess)
+            .filter(|n| now_ms - n.state_changed_ms >= ttl_ms)
+            .map(|n| (n.id, n.compute_id.clone())),
     );
     if doomed.is_empty() {
         return;

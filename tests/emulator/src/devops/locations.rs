@@ -134,6 +134,9 @@ mod tests {
         assert_eq!(elastic["routeTemplate"], "_apis/{area}/{resource}/{poolId}");
         assert_eq!((elastic["releasedVersion"].as_str(), elastic["maxVersion"].as_str()), (Some("7.1"), Some("7.2")));
         assert_eq!(options(Some("nothing"))["count"], 0);
-        assert_eq!(find("distributedtask", "ElasticPoolLogs").unwrap().route_template, "_apis/{area}/elasticpools/{poolId}/logs");
+        assert_eq!(
+            find("distributedtask", "ElasticPoolLogs").unwrap().route_template,
+            "_apis/{area}/elasticpools/{poolId}/logs"
+        );
     }
 }

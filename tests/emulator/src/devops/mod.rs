@@ -49,7 +49,7 @@ use axum::middleware::from_fn_with_state;
 use axum::Router;
 
 pub use dispatch::is_devops_path;
-pub use swagger::write_patched_swagger;
+pub use swagger::{write_oav_swagger, write_patched_swagger};
 
 use crate::app::App;
 

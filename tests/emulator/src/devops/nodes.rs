@@ -45,7 +45,9 @@ pub fn update_node(ctx: &Ctx<'_>, store: &mut Store, pool_id: i64, node_id: i64)
     let state = requested
         .and_then(|s| SETTABLE_STATES.iter().find(|allowed| allowed.eq_ignore_ascii_case(s)))
         .ok_or_else(|| {
-            DevopsError::Argument("Elastic node state can only be updated to PendingDelete\r\nParameter name: State".into())
+            DevopsError::Argument(
+                "Elastic node state can only be updated to PendingDelete\r\nParameter name: State".into(),
+            )
         })?;
     let org = organization(store, ctx)?;
     org.elastic(pool_id).ok_or(DevopsError::ElasticPoolNotFound(pool_id))?;

@@ -95,7 +95,8 @@ pub fn list_queues(ctx: &Ctx<'_>, store: &mut Store) -> Result<Reply, DevopsErro
 pub fn get_queue(ctx: &Ctx<'_>, store: &mut Store, id: i64) -> Result<Reply, DevopsError> {
     let org = organization(store, ctx)?;
     let project = path_project(org, ctx)?;
-    let queue = org.queues.iter().find(|q| q.id == id && q.project_id == project.id).ok_or(DevopsError::QueueNotFound(id))?;
+    let queue =
+        org.queues.iter().find(|q| q.id == id && q.project_id == project.id).ok_or(DevopsError::QueueNotFound(id))?;
     let pool = org.pool(queue.pool_id).ok_or(DevopsError::QueueNotFound(id))?;
     Ok(Reply::Json(render::queue(queue, pool, org.elastic(pool.id), pool_size(org, pool.id))))
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::model::{AgentFlags, ElasticPool, Endpoint, Identity, Node, PoolLog, Pool, Project, Queue};
+use super::model::{AgentFlags, ElasticPool, Endpoint, Identity, Node, Pool, PoolLog, Project, Queue};
 
 /// ISO 8601 in UTC with milliseconds, as Azure DevOps writes dates.
 pub fn timestamp(t: OffsetDateTime) -> String {

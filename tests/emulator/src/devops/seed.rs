@@ -159,7 +159,10 @@ mod tests {
         seed(&mut state, &settings, &azure(), now);
         assert_eq!(state, before, "seeding twice changes nothing");
         let org = state.org("contoso").unwrap();
-        assert_eq!(org.pools.iter().map(|p| (p.id, p.name.as_str())).collect::<Vec<_>>(), [(1, "Default"), (2, "Azure Pipelines")]);
+        assert_eq!(
+            org.pools.iter().map(|p| (p.id, p.name.as_str())).collect::<Vec<_>>(),
+            [(1, "Default"), (2, "Azure Pipelines")]
+        );
         assert_eq!(org.projects.len(), 2);
         assert_eq!(org.queues.len(), 4, "each project queues both pools");
         let endpoint = &org.endpoints[0];

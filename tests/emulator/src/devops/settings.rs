@@ -77,7 +77,10 @@ mod tests {
     fn defaults_and_repeats() {
         let c = Cli::parse_from(["x"]).devops;
         assert_eq!((c.organization.as_str(), c.projects.as_slice()), ("contoso", ["platform".to_string()].as_slice()));
-        assert_eq!(c.service_endpoints, vec![EndpointSeed { project: "platform".into(), name: "sc-agents-sbx".into() }]);
+        assert_eq!(
+            c.service_endpoints,
+            vec![EndpointSeed { project: "platform".into(), name: "sc-agents-sbx".into() }]
+        );
         let c = Cli::parse_from([
             "x",
             "--devops-project",

@@ -11,6 +11,14 @@
 //!
 //! The copy keeps the last two folders of the original path (`distributedTask/7.1/elastic.json`), so the
 //! api-version folder oav reads the version from is still in its path.
+//!
+//! [`write_oav_swagger`] adds one more step, for oav only: `taskAgent.json` and `serviceEndpoint.json` declare
+//! overloads as `x-ms-paths` keys ending in a bare `?` (`/{organization}/_apis/distributedtask/pools?`,
+//! `…/queues?`, `…/serviceendpoint/endpoints?`); oav 4.0.3 compiles their empty query part into a schema with
+//! `"required": []`, which its JSON schema validator rejects ("data.required should NOT have fewer than 1
+//! items"), and then ignores the whole file. Those keys are removed ([`drop_bare_query_paths`]); the
+//! operations of `paths` stay, so traffic of the `poolName` / `queueName` overloads is validated against the
+//! `poolIds` operations (and fails their required `poolIds`), not skipped.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,8 +87,27 @@ fn wrapped(schema: &Value) -> Option<(String, Value)> {
     Some((format!("{name}List"), definition))
 }
 
+/// Removes the `x-ms-paths` keys that end in a bare `?` (see the module doc); returns them.
+pub fn drop_bare_query_paths(swagger: &mut Value) -> Vec<String> {
+    let Some(paths) = swagger.get_mut("x-ms-paths").and_then(Value::as_object_mut) else { return Vec::new() };
+    let bare: Vec<String> = paths.keys().filter(|k| k.ends_with('?')).cloned().collect();
+    for key in &bare {
+        paths.remove(key);
+    }
+    bare
+}
+
 /// Writes the patched copy of `spec` into `out_dir/<area>/<version>/<file>` and returns its path.
 pub fn write_patched_swagger(spec: &Path, out_dir: &Path) -> Result<PathBuf, SwaggerPatchError> {
+    write(spec, out_dir, false)
+}
+
+/// [`write_patched_swagger`], then [`drop_bare_query_paths`]: a copy oav 4.0.3 loads.
+pub fn write_oav_swagger(spec: &Path, out_dir: &Path) -> Result<PathBuf, SwaggerPatchError> {
+    write(spec, out_dir, true)
+}
+
+fn write(spec: &Path, out_dir: &Path, for_oav: bool) -> Result<PathBuf, SwaggerPatchError> {
     let bytes = std::fs::read(spec).map_err(|source| SwaggerPatchError::Read { path: spec.to_path_buf(), source })?;
     let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     let mut swagger: Value =
@@ -89,6 +116,9 @@ pub fn write_patched_swagger(spec: &Path, out_dir: &Path) -> Result<PathBuf, Swa
         return Err(SwaggerPatchError::NotASwagger(spec.to_path_buf()));
     }
     patch_list_responses(&mut swagger);
+    if for_oav {
+        drop_bare_query_paths(&mut swagger);
+    }
     let tail: Vec<_> = spec.components().rev().take(3).collect();
     let target = tail.into_iter().rev().fold(out_dir.to_path_buf(), |path, c| path.join(c));
     let write = |path: &Path, source| SwaggerPatchError::Write { path: path.to_path_buf(), source };
@@ -124,11 +154,27 @@ mod tests {
     fn wraps_arrays_of_refs_only() {
         let mut s = swagger();
         assert_eq!(patch_list_responses(&mut s), 1);
-        let list = &s["paths"]["/{organization}/_apis/distributedtask/elasticpools"]["get"]["responses"]["200"]["schema"];
+        let list =
+            &s["paths"]["/{organization}/_apis/distributedtask/elasticpools"]["get"]["responses"]["200"]["schema"];
         assert_eq!(list, &json!({"$ref": "#/definitions/ElasticPoolList"}));
-        assert_eq!(s["definitions"]["ElasticPoolList"]["properties"]["value"]["items"]["$ref"], "#/definitions/ElasticPool");
-        assert_eq!(s["definitions"]["ElasticPoolList"]["properties"]["count"], json!({"type": "integer", "format": "int32"}));
+        assert_eq!(
+            s["definitions"]["ElasticPoolList"]["properties"]["value"]["items"]["$ref"],
+            "#/definitions/ElasticPool"
+        );
+        assert_eq!(
+            s["definitions"]["ElasticPoolList"]["properties"]["count"],
+            json!({"type": "integer", "format": "int32"})
+        );
         assert_eq!(s["paths"]["/{organization}/_apis/x"]["get"]["responses"]["200"]["schema"]["type"], "array");
+    }
+
+    #[test]
+    fn bare_query_paths_dropped_for_oav() {
+        let mut s = json!({"paths": {}, "x-ms-paths": {
+            "/{organization}/_apis/distributedtask/pools?": {}, "/{organization}/x?queueIds={queueIds}": {}}});
+        assert_eq!(drop_bare_query_paths(&mut s), ["/{organization}/_apis/distributedtask/pools?"]);
+        assert_eq!(s["x-ms-paths"].as_object().unwrap().len(), 1);
+        assert!(drop_bare_query_paths(&mut json!({"paths": {}})).is_empty());
     }
 
     #[test]

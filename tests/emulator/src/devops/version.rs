@@ -125,9 +125,12 @@ mod tests {
 
     #[test]
     fn forms_clients_send() {
-        for (raw, preview, resource) in
-            [("7.1", false, None), ("7.1-preview", true, None), ("7.1-preview.1", true, Some(1)), ("6.0-PREVIEW.4", true, Some(4))]
-        {
+        for (raw, preview, resource) in [
+            ("7.1", false, None),
+            ("7.1-preview", true, None),
+            ("7.1-preview.1", true, Some(1)),
+            ("6.0-PREVIEW.4", true, Some(4)),
+        ] {
             let v = ApiVersion::parse(raw).unwrap();
             assert_eq!((v.preview, v.resource_version), (preview, resource), "{raw}");
         }
@@ -158,7 +161,10 @@ mod tests {
             negotiate(&Method::GET, Some("8.0"), (6, 1), route),
             Err(DevopsError::VersionOutOfRange { requested: "8.0".into(), latest: "7.2".into() })
         );
-        assert_eq!(negotiate(&Method::GET, Some("7.2"), (6, 1), route), Err(DevopsError::PreviewRequired("7.2".into())));
+        assert_eq!(
+            negotiate(&Method::GET, Some("7.2"), (6, 1), route),
+            Err(DevopsError::PreviewRequired("7.2".into()))
+        );
         assert!(negotiate(&Method::GET, Some("7.2-preview.1"), (6, 1), route).is_ok());
         assert!(matches!(
             negotiate(&Method::GET, Some("5.1"), (6, 1), route),

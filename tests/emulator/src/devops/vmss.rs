@@ -99,7 +99,9 @@ pub fn os_type(body: &Value) -> Option<&'static str> {
 
 /// Whether the scale set uses Flexible orchestration.
 pub fn is_flexible(body: &Value) -> bool {
-    body.pointer("/properties/orchestrationMode").and_then(Value::as_str).is_some_and(|m| m.eq_ignore_ascii_case("flexible"))
+    body.pointer("/properties/orchestrationMode")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m.eq_ignore_ascii_case("flexible"))
 }
 
 /// `DateTime.UtcNow.ToString()` in en-US: `12/6/2026 3:21:07 AM`.
@@ -248,7 +250,10 @@ pub fn enforce_settings(body: &mut Value, max_capacity: i64) -> Vec<Change> {
     }
     if policy.get("mode").and_then(Value::as_str) != Some("Manual") {
         policy.insert("mode".into(), json!("Manual"));
-        changes.push(("upgradePolicy", format!("{updating} Disabling virtual machine scale set automatic upgrade policy.")));
+        changes.push((
+            "upgradePolicy",
+            format!("{updating} Disabling virtual machine scale set automatic upgrade policy."),
+        ));
     }
     if max_capacity > 100 && properties.get("singlePlacementGroup") != Some(&json!(false)) {
         properties.insert("singlePlacementGroup".into(), json!(false));
@@ -329,7 +334,10 @@ mod tests {
     fn settings_forced() {
         let mut body = scale_set();
         let changes = enforce_settings(&mut body, 150);
-        assert_eq!(changes.iter().map(|c| c.0).collect::<Vec<_>>(), ["overprovision", "upgradePolicy", "upgradePolicy", "singlePlacementGroup"]);
+        assert_eq!(
+            changes.iter().map(|c| c.0).collect::<Vec<_>>(),
+            ["overprovision", "upgradePolicy", "upgradePolicy", "singlePlacementGroup"]
+        );
         assert_eq!(changes[0].1, "Updating virtual machine scaleset. Disabling overprovisioning.");
         assert_eq!(body["properties"]["upgradePolicy"]["mode"], "Manual");
         assert!(enforce_settings(&mut body, 150).is_empty(), "converged");
@@ -344,7 +352,11 @@ mod tests {
         let id = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachineScaleSets/vmss";
         let e = read(&store, id, "s").unwrap_err();
         assert_eq!(e.to_string(), "Resource group 'rg' could not be found.");
-        store.insert(Resource { kind: "resourceGroups".into(), id: "/subscriptions/s/resourceGroups/rg".into(), body: json!({}) });
+        store.insert(Resource {
+            kind: "resourceGroups".into(),
+            id: "/subscriptions/s/resourceGroups/rg".into(),
+            body: json!({}),
+        });
         let e = read(&store, id, "s").unwrap_err();
         assert!(e.to_string().starts_with("The Resource 'Microsoft.Compute/virtualMachineScaleSets/vmss' under resource group 'rg' was not found."), "{e}");
         assert!(matches!(read(&store, id, "other"), Err(DevopsError::Cloud(m)) if m.contains("subscription 's'")));

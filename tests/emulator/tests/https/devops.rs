@@ -24,9 +24,15 @@ async fn elastic_pools_are_created_read_listed_and_updated() {
     let id = pool["id"].as_i64().unwrap();
     assert!(id >= 10, "pools 1 and 2 are the organization's own");
     assert_eq!((pool["name"].as_str(), pool["options"].as_str()), (Some("agents-sbx-linux"), Some("elasticPool")));
-    assert_eq!((r.body["agentQueue"]["projectId"].as_str(), r.body["agentQueue"]["pool"]["id"].as_i64()), (Some(project.as_str()), Some(id)));
+    assert_eq!(
+        (r.body["agentQueue"]["projectId"].as_str(), r.body["agentQueue"]["pool"]["id"].as_i64()),
+        (Some(project.as_str()), Some(id))
+    );
     let elastic = &r.body["elasticPool"];
-    assert_eq!((elastic["poolId"].as_i64(), elastic["state"].as_str(), elastic["osType"].as_str()), (Some(id), Some("new"), Some("linux")));
+    assert_eq!(
+        (elastic["poolId"].as_i64(), elastic["state"].as_str(), elastic["osType"].as_str()),
+        (Some(id), Some("new"), Some("linux"))
+    );
     assert_eq!(elastic["orchestrationType"], "uniform");
     assert!(elastic["offlineSince"].is_string());
     assert_eq!(scale_set_body(&h, &set)["tags"]["__AzureDevOpsElasticPool"], "agents-sbx-linux", "tagged at once");
@@ -36,28 +42,49 @@ async fn elastic_pools_are_created_read_listed_and_updated() {
     let list = h.ado(Method::GET, "/_apis/distributedtask/elasticpools", None).await;
     assert!(is_list(&list.body) && list.body["count"] == 1, "{:?}", list.body);
 
-    let patched = h.ado(Method::PATCH, &format!("/_apis/distributedtask/elasticpools/{id}"), Some(json!({"desiredIdle": 2}))).await;
+    let patched = h
+        .ado(Method::PATCH, &format!("/_apis/distributedtask/elasticpools/{id}"), Some(json!({"desiredIdle": 2})))
+        .await;
     assert_eq!(patched.status, StatusCode::OK, "{:?}", patched.body);
-    assert_eq!((patched.body["desiredIdle"].as_i64(), patched.body["maxCapacity"].as_i64()), (Some(2), Some(4)), "only the field sent");
-    assert_eq!((patched.body["timeToLiveMinutes"].as_i64(), patched.body["state"].as_str()), (Some(30), Some("online")));
+    assert_eq!(
+        (patched.body["desiredIdle"].as_i64(), patched.body["maxCapacity"].as_i64()),
+        (Some(2), Some(4)),
+        "only the field sent"
+    );
+    assert_eq!(
+        (patched.body["timeToLiveMinutes"].as_i64(), patched.body["state"].as_str()),
+        (Some(30), Some("online"))
+    );
     assert!(patched.body.get("offlineSince").is_none());
 
     let pools = h.ado(Method::GET, "/_apis/distributedtask/pools?poolName=AGENTS-SBX-LINUX", None).await;
     assert!(is_list(&pools.body) && pools.body["value"][0]["id"] == id, "{:?}", pools.body);
     let by_ids = h.ado(Method::GET, &format!("/_apis/distributedtask/pools?poolIds=1,{id}"), None).await;
     assert_eq!(by_ids.body["count"], 2);
-    assert_eq!(h.ado(Method::GET, &format!("/_apis/distributedtask/pools/{id}"), None).await.body["name"], "agents-sbx-linux");
+    assert_eq!(
+        h.ado(Method::GET, &format!("/_apis/distributedtask/pools/{id}"), None).await.body["name"],
+        "agents-sbx-linux"
+    );
     let queues = h.ado(Method::GET, "/platform/_apis/distributedtask/queues?queueName=agents-sbx-linux", None).await;
     assert!(is_list(&queues.body) && queues.body["value"][0]["pool"]["id"] == id, "{:?}", queues.body);
     let queue = queues.body["value"][0]["id"].as_i64().unwrap();
-    assert_eq!(h.ado(Method::GET, &format!("/platform/_apis/distributedtask/queues/{queue}"), None).await.status, StatusCode::OK);
+    assert_eq!(
+        h.ado(Method::GET, &format!("/platform/_apis/distributedtask/queues/{queue}"), None).await.status,
+        StatusCode::OK
+    );
     let all = h.ado(Method::GET, "/platform/_apis/distributedtask/queues", None).await;
     assert_eq!(all.body["count"], 3, "Default, Azure Pipelines and the new one: {:?}", all.body);
 
     let deleted = h.ado(Method::DELETE, &format!("/_apis/distributedtask/pools/{id}"), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let gone = h.ado(Method::GET, &format!("/_apis/distributedtask/elasticpools/{id}"), None).await;
-    assert_eq!((gone.status, error(&gone)), (StatusCode::NOT_FOUND, (format!("Elastic pool not found with pool id {id}").as_str(), "ElasticPoolDoesNotExistException")));
+    assert_eq!(
+        (gone.status, error(&gone)),
+        (
+            StatusCode::NOT_FOUND,
+            (format!("Elastic pool not found with pool id {id}").as_str(), "ElasticPoolDoesNotExistException")
+        )
+    );
     assert!(scale_set_body(&h, &set)["tags"].get("__AzureDevOpsElasticPool").is_none(), "released");
     let r = h.ado(Method::DELETE, &format!("/_apis/distributedtask/pools/{id}"), None).await;
     assert_eq!((r.status, error(&r).1), (StatusCode::NOT_FOUND, "TaskAgentPoolNotFoundException"));
@@ -74,10 +101,15 @@ async fn projects_and_service_endpoints() {
     let r = h.ado(Method::GET, "/_apis/projects/7d0f3a1e-0000-4000-8000-000000000001", None).await;
     assert_eq!((r.status, error(&r)), (StatusCode::NOT_FOUND, ("VS800075: The project with id '7d0f3a1e-0000-4000-8000-000000000001' does not exist, or you do not have permission to access it.", "ProjectDoesNotExistException")));
 
-    let r = h.ado(Method::GET, "/platform/_apis/serviceendpoint/endpoints?endpointNames=SC-AGENTS-SBX&type=azurerm", None).await;
+    let r = h
+        .ado(Method::GET, "/platform/_apis/serviceendpoint/endpoints?endpointNames=SC-AGENTS-SBX&type=azurerm", None)
+        .await;
     assert!(is_list(&r.body) && r.body["count"] == 1, "{:?}", r.body);
     let endpoint = &r.body["value"][0];
-    assert_eq!((endpoint["type"].as_str(), endpoint["authorization"]["scheme"].as_str()), (Some("AzureRM"), Some("ServicePrincipal")));
+    assert_eq!(
+        (endpoint["type"].as_str(), endpoint["authorization"]["scheme"].as_str()),
+        (Some("AzureRM"), Some("ServicePrincipal"))
+    );
     assert_eq!(endpoint["data"]["subscriptionId"], json!(h.ready().subscription_id));
     assert_eq!(endpoint["authorization"]["parameters"]["tenantid"], json!(h.ready().tenant_id));
     let endpoint_id = endpoint["id"].as_str().unwrap().to_string();
@@ -101,7 +133,11 @@ async fn creation_refusals() {
     assert_eq!(create_pool(&h, "agents-a", body.clone()).await.status, StatusCode::OK);
     let project = h.project_id("platform").await;
     let generic = h
-        .devops_admin(Method::POST, "/serviceendpoints", Some(json!({"project": "platform", "name": "sc-generic", "type": "Generic"})))
+        .devops_admin(
+            Method::POST,
+            "/serviceendpoints",
+            Some(json!({"project": "platform", "name": "sc-generic", "type": "Generic"})),
+        )
         .await;
     let generic = generic.body["id"].as_str().unwrap().to_string();
     let with = |changes: Value| {
@@ -143,9 +179,24 @@ async fn creation_refusals() {
     assert!(r.body.get("agentQueue").is_none());
     let r = h.ado(Method::POST, "/_apis/distributedtask/elasticpools?poolName=agents-a", Some(with(json!({})))).await;
     assert_eq!(error(&r), ("Agent pool agents-a already exists.", "TaskAgentPoolExistsException"));
-    let r = h.ado(Method::POST, &format!("/_apis/distributedtask/elasticpools?projectId={}", h.project_id("platform").await), Some(with(json!({})))).await;
-    assert_eq!((r.status, error(&r)), (StatusCode::BAD_REQUEST, ("Value cannot be null.\r\nParameter name: poolName", "ArgumentNullException")));
-    let r = h.ado(Method::POST, "/_apis/distributedtask/elasticpools?poolName=agents-d&projectId=7d0f3a1e-0000-4000-8000-000000000001", Some(with(json!({})))).await;
+    let r = h
+        .ado(
+            Method::POST,
+            &format!("/_apis/distributedtask/elasticpools?projectId={}", h.project_id("platform").await),
+            Some(with(json!({}))),
+        )
+        .await;
+    assert_eq!(
+        (r.status, error(&r)),
+        (StatusCode::BAD_REQUEST, ("Value cannot be null.\r\nParameter name: poolName", "ArgumentNullException"))
+    );
+    let r = h
+        .ado(
+            Method::POST,
+            "/_apis/distributedtask/elasticpools?poolName=agents-d&projectId=7d0f3a1e-0000-4000-8000-000000000001",
+            Some(with(json!({}))),
+        )
+        .await;
     assert_eq!((r.status, error(&r).1), (StatusCode::NOT_FOUND, "ProjectDoesNotExistException"));
     let pools = h.ado(Method::GET, "/_apis/distributedtask/pools?poolName=agents-b", None).await;
     assert_eq!(pools.body["count"], 0, "a refused creation leaves no pool");
@@ -173,7 +224,13 @@ async fn update_and_node_refusals() {
     let r = h.ado(Method::PATCH, "/_apis/distributedtask/elasticpools/999", Some(json!({"desiredIdle": 1}))).await;
     assert_eq!((r.status, error(&r).1), (StatusCode::NOT_FOUND, "ElasticPoolDoesNotExistException"));
     let r = h.ado(Method::PATCH, &format!("{path}/nodes/1"), Some(json!({"state": "pendingReimage"}))).await;
-    assert_eq!((r.status, error(&r)), (StatusCode::BAD_REQUEST, ("Elastic node state can only be updated to PendingDelete\r\nParameter name: State", "ArgumentException")));
+    assert_eq!(
+        (r.status, error(&r)),
+        (
+            StatusCode::BAD_REQUEST,
+            ("Elastic node state can only be updated to PendingDelete\r\nParameter name: State", "ArgumentException")
+        )
+    );
     let r = h.ado(Method::PATCH, &format!("{path}/nodes/77"), Some(json!({"state": "pendingDelete"}))).await;
     assert_eq!((r.status, &r.body), (StatusCode::OK, &Value::Null), "an unknown node: nothing found");
     let r = h.ado(Method::GET, "/_apis/distributedtask/elasticpools/999/nodes", None).await;

@@ -44,18 +44,29 @@ async fn the_actor_configures_the_set_and_keeps_the_standby_count() {
     assert_eq!(body["tags"]["__AzureDevOpsElasticPool"], "agents-sbx-linux");
     assert!(body["tags"]["__AzureDevOpsElasticPoolTimeStamp"].as_str().unwrap().ends_with('M'), "{}", body["tags"]);
     assert_eq!(body["tags"]["environment"], "sbx", "other tags stay");
-    assert_eq!((&body["properties"]["overprovision"], &body["properties"]["upgradePolicy"]["mode"]), (&json!(false), &json!("Manual")));
+    assert_eq!(
+        (&body["properties"]["overprovision"], &body["properties"]["upgradePolicy"]["mode"]),
+        (&json!(false), &json!("Manual"))
+    );
     let extensions = body["properties"]["virtualMachineProfile"]["extensionProfile"]["extensions"].as_array().unwrap();
-    let agent = extensions.iter().find(|e| e["name"] == "Microsoft.Azure.DevOps.Pipelines.Agent").expect("agent extension");
-    assert_eq!((&agent["properties"]["publisher"], &agent["properties"]["type"]), (&json!("Microsoft.VisualStudio.Services"), &json!("TeamServicesAgentLinux")));
+    let agent =
+        extensions.iter().find(|e| e["name"] == "Microsoft.Azure.DevOps.Pipelines.Agent").expect("agent extension");
+    assert_eq!(
+        (&agent["properties"]["publisher"], &agent["properties"]["type"]),
+        (&json!("Microsoft.VisualStudio.Services"), &json!("TeamServicesAgentLinux"))
+    );
     assert_eq!(body["sku"]["capacity"], 2);
 
-    let instances: Vec<String> = h.emulator.app().state.read(|s| scale_sets::instances(s, &set)).into_iter().map(|i| i.instance_id).collect();
+    let instances: Vec<String> =
+        h.emulator.app().state.read(|s| scale_sets::instances(s, &set)).into_iter().map(|i| i.instance_id).collect();
     let mut computes: Vec<String> = idle.iter().map(|n| n["computeId"].as_str().unwrap().to_string()).collect();
     computes.sort();
     assert_eq!(computes, instances, "one node per instance");
     for node in &idle {
-        assert_eq!((node["agentState"].as_str(), node["computeState"].as_str()), (Some("enabled, online"), Some("healthy")));
+        assert_eq!(
+            (node["agentState"].as_str(), node["computeState"].as_str()),
+            (Some("enabled, online"), Some("healthy"))
+        );
         assert!(node["agentId"].is_i64() && node["name"].as_str().unwrap().starts_with("vmssagents00000"), "{node}");
     }
     let pool_state = h.ado(Method::GET, &format!("/_apis/distributedtask/elasticpools/{pool}"), None).await.body;
@@ -70,7 +81,10 @@ async fn the_actor_configures_the_set_and_keeps_the_standby_count() {
         .collect();
     for expected in [
         ("configurationJob", "Updating virtual machine scaleset. Disabling overprovisioning."),
-        ("configurationJob", "Updating virtual machine scaleset. Disabling virtual machine scale set automatic upgrade policy."),
+        (
+            "configurationJob",
+            "Updating virtual machine scaleset. Disabling virtual machine scale set automatic upgrade policy.",
+        ),
         ("increaseCapacity", "Increasing capacity from 0 to 2."),
     ] {
         assert!(messages.iter().any(|(o, m)| o == expected.0 && m == expected.1), "{expected:?} in {messages:?}");
@@ -82,7 +96,8 @@ async fn the_actor_configures_the_set_and_keeps_the_standby_count() {
     for kind in ["tag", "overprovision", "upgradePolicy", "extension", "setCapacity"] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
-    let filtered = h.ado(Method::GET, &format!("/_apis/distributedtask/elasticpools/{pool}/nodes?$state=idle"), None).await.body;
+    let filtered =
+        h.ado(Method::GET, &format!("/_apis/distributedtask/elasticpools/{pool}/nodes?$state=idle"), None).await.body;
     assert_eq!(filtered["count"], 2);
     h.stop().await;
 }
@@ -105,7 +120,10 @@ async fn pending_delete_replaces_an_idle_node_and_waits_for_a_busy_one() {
     })
     .await;
     let assigned = both.iter().find(|n| n["id"] == busy).unwrap();
-    assert_eq!((assigned["state"].as_str(), assigned["agentState"].as_str()), (Some("assigned"), Some("enabled, online, assigned")));
+    assert_eq!(
+        (assigned["state"].as_str(), assigned["agentState"].as_str()),
+        (Some("assigned"), Some("enabled, online, assigned"))
+    );
     assert_eq!(assigned["requestId"], request);
     let spare = both.iter().find(|n| n["id"] != busy).unwrap().clone();
 
@@ -127,7 +145,10 @@ async fn pending_delete_replaces_an_idle_node_and_waits_for_a_busy_one() {
     .await;
     assert_ne!(replaced["computeId"], spare["computeId"], "a new instance from the current model");
     let still = nodes(&h, pool).await;
-    assert!(still.iter().any(|n| n["id"] == busy && n["state"] == "assignedPendingDelete"), "the busy node waits for its job");
+    assert!(
+        still.iter().any(|n| n["id"] == busy && n["state"] == "assignedPendingDelete"),
+        "the busy node waits for its job"
+    );
 
     let done = h.devops_admin(Method::POST, &format!("/jobs/{request}/finish"), None).await;
     assert_eq!(done.status, StatusCode::OK);
@@ -137,8 +158,12 @@ async fn pending_delete_replaces_an_idle_node_and_waits_for_a_busy_one() {
     })
     .await;
     let instances = h.emulator.app().state.read(|s| scale_sets::instances(s, &set));
-    assert_eq!(instances.iter().map(|i| i.instance_id.clone()).collect::<Vec<_>>(), [replaced["computeId"].as_str().unwrap().to_string()]);
-    let messages: Vec<String> = logs(&h, pool).await.iter().map(|l| l["message"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        instances.iter().map(|i| i.instance_id.clone()).collect::<Vec<_>>(),
+        [replaced["computeId"].as_str().unwrap().to_string()]
+    );
+    let messages: Vec<String> =
+        logs(&h, pool).await.iter().map(|l| l["message"].as_str().unwrap().to_string()).collect();
     assert!(messages.iter().filter(|m| m.starts_with("Decreasing capacity from")).count() >= 2, "{messages:?}");
     h.stop().await;
 }
@@ -151,12 +176,18 @@ async fn instances_the_pool_did_not_make_are_replaced() {
     assert_eq!(r.body["elasticPool"]["osType"], "windows", "the OS is the scale set's");
     let pool = r.body["agentPool"]["id"].as_i64().unwrap();
     let idle = idle_count(&h, pool, 1).await;
-    assert!(!["0", "1"].contains(&idle[0]["computeId"].as_str().unwrap()), "the two machines there before were deleted");
+    assert!(
+        !["0", "1"].contains(&idle[0]["computeId"].as_str().unwrap()),
+        "the two machines there before were deleted"
+    );
     let body = scale_set_body(&h, &set);
     let extensions = body["properties"]["virtualMachineProfile"]["extensionProfile"]["extensions"].as_array().unwrap();
     assert_eq!(extensions[0]["properties"]["type"], "TeamServicesAgent");
     let warning = logs(&h, pool).await.into_iter().find(|l| l["level"] == "warning").expect("a warning");
-    assert_eq!((warning["operation"].as_str(), warning["message"].as_str()), (Some("deleteVMs"), Some("Deleting 2 unhealthy machines.")));
+    assert_eq!(
+        (warning["operation"].as_str(), warning["message"].as_str()),
+        (Some("deleteVMs"), Some("Deleting 2 unhealthy machines."))
+    );
     h.stop().await;
 }
 

@@ -65,7 +65,10 @@ async fn microsofts_client_creates_and_reads_an_elastic_pool() {
     assert_eq!((updated.max_capacity, updated.desired_idle), (Some(3), Some(1)));
     assert_eq!(updated.state, Some(models::elastic_pool::State::Online));
 
-    eventually("an idle node", || async { nodes(&h, i64::from(id)).await.iter().any(|n| n["state"] == "idle").then_some(()) }).await;
+    eventually("an idle node", || async {
+        nodes(&h, i64::from(id)).await.iter().any(|n| n["state"] == "idle").then_some(())
+    })
+    .await;
     let logs = client.elasticpoollogs_client().list("contoso", id).await.expect("logs");
     assert!(logs.value.iter().any(|l| l.message.as_deref() == Some("Increasing capacity from 0 to 1.")), "{logs:?}");
     let pools = client.pools_client().get_agent_pools_by_ids("contoso", id.to_string()).await.expect("pools");

@@ -64,7 +64,9 @@ impl Harness {
 
     /// The id of the project's service endpoint with this name.
     pub async fn endpoint_id(&self, project: &str, name: &str) -> String {
-        let r = self.ado(Method::GET, &format!("/{project}/_apis/serviceendpoint/endpoints?endpointNames={name}"), None).await;
+        let r = self
+            .ado(Method::GET, &format!("/{project}/_apis/serviceendpoint/endpoints?endpointNames={name}"), None)
+            .await;
         assert_eq!(r.body["count"], 1, "{:?}", r.body);
         r.body["value"][0]["id"].as_str().unwrap().to_string()
     }
@@ -86,17 +88,11 @@ fn versioned(url: &str) -> String {
 }
 
 /// How a test scale set is made.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct SetSpec {
     pub capacity: u64,
     pub windows: bool,
     pub flexible: bool,
-}
-
-impl Default for SetSpec {
-    fn default() -> Self {
-        SetSpec { capacity: 0, windows: false, flexible: false }
-    }
 }
 
 /// Makes resource group `rg` through ARM and puts a scale set in it as the emulator stores one (a body
@@ -133,7 +129,9 @@ pub async fn scale_set(h: &Harness, rg: &str, name: &str, spec: SetSpec) -> Stri
     let app = h.emulator.app();
     app.state.write(|s| s.insert(Resource { kind: "virtualMachineScaleSets".into(), id: id.clone(), body }));
     if spec.capacity > 0 {
-        app.state.write(|s| agentpool_emulator::kinds::scale_sets::set_capacity(s, &id, spec.capacity)).expect("capacity");
+        app.state
+            .write(|s| agentpool_emulator::kinds::scale_sets::set_capacity(s, &id, spec.capacity))
+            .expect("capacity");
     }
     id
 }
