@@ -17,6 +17,7 @@ pub mod role_assignments;
 pub mod role_definitions;
 pub mod scale_sets;
 pub mod storage_accounts;
+pub mod storage_names;
 
 use serde_json::{Map, Value};
 
@@ -48,7 +49,7 @@ pub fn all() -> Vec<&'static dyn ResourceKind> {
 
 /// The routes of kinds that are not resources (a scale set's instances, storage name checks).
 pub fn endpoints() -> Vec<&'static crate::arm::endpoint::Endpoint> {
-    vec![&scale_sets::vms::ENDPOINT]
+    vec![&scale_sets::vms::ENDPOINT, &storage_names::ENDPOINT]
 }
 
 /// The registry of [`all`] kinds.

@@ -7,11 +7,13 @@
 //! | PATCH (Update) | 200 |
 //! | DELETE | 200 / 204 when missing (synchronous; removes the containers) |
 //! | LIST by group, by subscription | 200 `{"value"}` |
+//! | POST `listKeys` | 200 `{"keys": [{keyName, value, permissions: "Full", creationTime}]}`: `key1` is the key the blob service (Azurite) knows every account by ([`crate::azurite::ACCOUNT_KEY`]), `key2` a made-up one |
+//! | POST `/subscriptions/{s}/providers/Microsoft.Storage/checkNameAvailability` | 200 `{nameAvailable, reason?, message?}` ([`storage_names`](super::storage_names)) |
 //!
 //! `properties.primaryEndpoints.blob` comes from `--blob-endpoint-template` (Azurite, path style). Names are
 //! unique across the subscription (409 `StorageAccountAlreadyTaken`), standing in for global uniqueness.
 //!
-//! Caveats: only the blob endpoint is published; no keys (`listKeys` is not implemented); the swagger has no
+//! Caveats: only the blob endpoint is published; keys cannot be regenerated; the swagger has no
 //! `default` response, so oav flags every error answer of this kind; a failed creation (injected) ends with
 //! the poll answering 409 `OperationFailed`, since `provisioningState` has no `Failed` value here.
 
@@ -20,7 +22,10 @@ use serde_json::{json, Value};
 use super::{default, existing_at, name_rule, object};
 use crate::arm::crud::{normalize_location, timestamp};
 use crate::arm::error::ArmError;
-use crate::arm::kind::{DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind, Target};
+use crate::arm::kind::{
+    ActionCall, ActionReply, DeleteStyle, Env, KindInfo, ListFilter, ListRoute, PatchStyle, PutStyle, ResourceKind,
+    Target,
+};
 use crate::arm::validate::{check, JsonType, Rule};
 use crate::state::{Resource, Store};
 
@@ -48,7 +53,7 @@ static INFO: KindInfo = KindInfo {
     head: false,
     provisioning_state: true,
     nested_delete_blocked: false,
-    actions: &[],
+    actions: &["listKeys"],
 };
 
 const SKUS: &[&str] = &[
@@ -131,6 +136,21 @@ impl ResourceKind for StorageAccounts {
             ));
         }
         Ok(())
+    }
+
+    /// `listKeys`: the account's two keys, `key1` the blob service's.
+    fn action(&self, call: &ActionCall<'_>, resource: &Resource, _store: &mut Store) -> Result<ActionReply, ArmError> {
+        if call.name != "listKeys" {
+            return Err(ArmError::MethodNotAllowed(format!("POST {}", call.name)));
+        }
+        let created = |key: &str| resource.body["properties"]["keyCreationTime"][key].clone();
+        let second =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{}-key2", resource.id));
+        let keys = json!({"keys": [
+            {"keyName": "key1", "value": crate::azurite::ACCOUNT_KEY, "permissions": "Full", "creationTime": created("key1")},
+            {"keyName": "key2", "value": second, "permissions": "Full", "creationTime": created("key2")},
+        ]});
+        Ok(ActionReply::Done { status: axum::http::StatusCode::OK, body: Some(keys) })
     }
 
     fn build(&self, target: &Target, env: &Env<'_>, mut body: Value, existing: Option<&Resource>) -> Value {

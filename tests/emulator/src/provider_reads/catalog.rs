@@ -115,7 +115,9 @@ pub enum Policy {
 }
 
 /// A resource provider namespace, with the resource types listed for it besides the emulated kinds and
-/// endpoints (types the emulator does not serve: `(type, api-versions)`).
+/// endpoints (types the emulator does not serve: `(type, api-versions)`). The served ones (scale sets and
+/// their instances, virtual networks and subnets, NAT gateways, public IP addresses and prefixes, storage
+/// name checks, ...) come from the kinds and endpoints themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Namespace {
     pub name: &'static str,
@@ -130,7 +132,7 @@ pub const NAMESPACES: &[Namespace] = &[
     Namespace {
         name: "Microsoft.Compute",
         policy: Policy::Required,
-        other_types: &[("virtualMachines", &["2024-07-01"]), ("virtualMachineScaleSets", &["2024-07-01"])],
+        other_types: &[("virtualMachines", &["2024-07-01"])],
     },
     Namespace {
         name: "Microsoft.ContainerInstance",
@@ -139,16 +141,7 @@ pub const NAMESPACES: &[Namespace] = &[
     },
     Namespace { name: "Microsoft.KeyVault", policy: Policy::Required, other_types: &[("vaults", &[])] },
     Namespace { name: "Microsoft.ManagedIdentity", policy: Policy::Required, other_types: &[] },
-    Namespace {
-        name: "Microsoft.Network",
-        policy: Policy::Required,
-        other_types: &[
-            ("virtualNetworks", &["2024-05-01"]),
-            ("natGateways", &["2024-05-01"]),
-            ("publicIPAddresses", &["2024-05-01"]),
-            ("publicIPPrefixes", &["2024-05-01"]),
-        ],
-    },
+    Namespace { name: "Microsoft.Network", policy: Policy::Required, other_types: &[] },
     Namespace { name: "Microsoft.Storage", policy: Policy::Required, other_types: &[] },
     Namespace { name: "Microsoft.VirtualMachineImages", policy: Policy::Required, other_types: &[] },
 ];

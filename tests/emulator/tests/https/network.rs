@@ -75,9 +75,9 @@ async fn networks_and_subnets_answer_as_the_swagger_says() {
 
 /// The requests of [`networks_and_subnets_answer_as_the_swagger_says`] (also recorded for oav).
 pub async fn networks_and_subnets_answer_as_the_swagger_says_flow(h: &Harness) {
-    let rg = group(&h, "rg-net").await;
+    let rg = group(h, "rg-net").await;
     let vnet = format!("{}/virtualNetworks/vnet", provider(&rg));
-    let created = put(&h, &vnet, network_body("westeurope", json!({})), true).await;
+    let created = put(h, &vnet, network_body("westeurope", json!({})), true).await;
     let subnets = created["properties"]["subnets"].as_array().unwrap();
     assert_eq!(subnets.len(), 1);
     assert_eq!(subnets[0]["id"], format!("{vnet}/subnets/agents"));
@@ -97,9 +97,9 @@ pub async fn networks_and_subnets_answer_as_the_swagger_says_flow(h: &Harness) {
 
     let build = format!("{vnet}/subnets/build");
     let body = json!({"properties": {"addressPrefix": "10.0.2.0/24", "defaultOutboundAccess": false}});
-    let subnet = put(&h, &build, body.clone(), true).await;
+    let subnet = put(h, &build, body.clone(), true).await;
     assert_eq!(subnet["properties"]["defaultOutboundAccess"], false);
-    put(&h, &build, body, false).await;
+    put(h, &build, body, false).await;
     let r =
         h.put(&api(&format!("{vnet}/subnets/outside")), json!({"properties": {"addressPrefix": "10.1.0.0/24"}})).await;
     expect(&r, StatusCode::BAD_REQUEST, "NetcfgSubnetRangeOutsideVnet");
@@ -132,12 +132,12 @@ pub async fn networks_and_subnets_answer_as_the_swagger_says_flow(h: &Harness) {
     );
 
     // A network PUT replaces the subnet set: `build` is left out, so it goes.
-    let replaced = put(&h, &vnet, network_body("westeurope", json!({})), false).await;
+    let replaced = put(h, &vnet, network_body("westeurope", json!({})), false).await;
     assert_eq!(replaced["properties"]["subnets"].as_array().unwrap().len(), 1);
     assert_eq!(h.get(&api(&build)).await.status, StatusCode::NOT_FOUND);
 
-    delete(&h, &format!("{vnet}/subnets/agents")).await;
-    delete(&h, &vnet).await;
+    delete(h, &format!("{vnet}/subnets/agents")).await;
+    delete(h, &vnet).await;
 }
 
 /// A NAT gateway with one Standard IP, in `rg`; returns its id.
@@ -160,12 +160,12 @@ async fn a_subnet_put_without_its_nat_gateway_drops_the_association() {
 
 /// The requests of [`a_subnet_put_without_its_nat_gateway_drops_the_association`] (also recorded for oav).
 pub async fn a_subnet_put_without_its_nat_gateway_drops_the_association_flow(h: &Harness) {
-    let rg = group(&h, "rg-nat").await;
-    let nat = nat_gateway(&h, &rg, "nat", "westeurope").await;
+    let rg = group(h, "rg-nat").await;
+    let nat = nat_gateway(h, &rg, "nat", "westeurope").await;
     let ip = format!("{}/publicIPAddresses/nat-ip", provider(&rg));
     let vnet = format!("{}/virtualNetworks/vnet", provider(&rg));
     let subnet = format!("{vnet}/subnets/agents");
-    put(&h, &vnet, network_body("westeurope", json!({"natGateway": {"id": nat}})), true).await;
+    put(h, &vnet, network_body("westeurope", json!({"natGateway": {"id": nat}})), true).await;
     let got = h.get(&api(&nat)).await.body;
     assert_eq!(got["properties"]["subnets"], json!([{"id": subnet}]), "{got}");
     assert_eq!(got["properties"]["idleTimeoutInMinutes"], 4);
@@ -176,14 +176,14 @@ pub async fn a_subnet_put_without_its_nat_gateway_drops_the_association_flow(h: 
     expect(&r, StatusCode::BAD_REQUEST, "PublicIPAddressCannotBeDeleted");
 
     // The client sends the subnet without natGateway: Azure replaces the subnet, the association is gone.
-    let got = put(&h, &subnet, json!({"properties": {"addressPrefix": "10.0.1.0/24"}}), false).await;
+    let got = put(h, &subnet, json!({"properties": {"addressPrefix": "10.0.1.0/24"}}), false).await;
     assert!(got["properties"].get("natGateway").is_none(), "{got}");
     assert!(h.get(&api(&nat)).await.body["properties"].get("subnets").is_none());
     let inline = h.get(&api(&vnet)).await.body;
     assert!(inline["properties"]["subnets"][0]["properties"].get("natGateway").is_none());
 
     // A NAT gateway that does not exist or lives in another region cannot be associated.
-    let other = nat_gateway(&h, &rg, "nat-ne", "northeurope").await;
+    let other = nat_gateway(h, &rg, "nat-ne", "northeurope").await;
     for id in [other.clone(), format!("{}/natGateways/none", provider(&rg))] {
         let r = h
             .put(&api(&subnet), json!({"properties": {"addressPrefix": "10.0.1.0/24", "natGateway": {"id": id}}}))
@@ -191,8 +191,8 @@ pub async fn a_subnet_put_without_its_nat_gateway_drops_the_association_flow(h: 
         expect(&r, StatusCode::BAD_REQUEST, "InvalidResourceReference");
         assert!(r.body["error"]["message"].as_str().unwrap().contains("both resources are in the same region"));
     }
-    delete(&h, &nat).await;
-    delete(&h, &ip).await;
+    delete(h, &nat).await;
+    delete(h, &ip).await;
 }
 
 #[tokio::test]
@@ -204,15 +204,15 @@ async fn public_ips_and_prefixes_answer_as_the_swagger_says() {
 
 /// The requests of [`public_ips_and_prefixes_answer_as_the_swagger_says`] (also recorded for oav).
 pub async fn public_ips_and_prefixes_answer_as_the_swagger_says_flow(h: &Harness) {
-    let rg = group(&h, "rg-ip").await;
+    let rg = group(h, "rg-ip").await;
     let basic = format!("{}/publicIPAddresses/basic", provider(&rg));
-    let got = put(&h, &basic, json!({"location": "westeurope"}), true).await;
+    let got = put(h, &basic, json!({"location": "westeurope"}), true).await;
     assert_eq!(got["sku"], json!({"name": "Basic"}));
     assert_eq!(got["properties"]["publicIPAllocationMethod"], "Dynamic");
     assert_eq!(got["properties"]["idleTimeoutInMinutes"], 4);
     assert!(got["properties"].get("ipAddress").is_none());
     let standard = format!("{}/publicIPAddresses/standard", provider(&rg));
-    let got = put(&h, &standard, json!({"location": "westeurope", "sku": {"name": "Standard"}}), true).await;
+    let got = put(h, &standard, json!({"location": "westeurope", "sku": {"name": "Standard"}}), true).await;
     assert_eq!(got["properties"]["publicIPAllocationMethod"], "Static");
     assert!(got["properties"]["ipAddress"].as_str().unwrap().starts_with("20."));
     let r = h.call(Method::PATCH, &api(&standard), Some(json!({"tags": {"a": "b"}}))).await;
@@ -222,7 +222,7 @@ pub async fn public_ips_and_prefixes_answer_as_the_swagger_says_flow(h: &Harness
 
     let prefix = format!("{}/publicIPPrefixes/p28", provider(&rg));
     let got = put(
-        &h,
+        h,
         &prefix,
         json!({"location": "westeurope", "sku": {"name": "Standard"}, "properties": {"prefixLength": 28}}),
         true,
@@ -249,7 +249,7 @@ pub async fn public_ips_and_prefixes_answer_as_the_swagger_says_flow(h: &Harness
         1
     );
     for path in [basic, standard, prefix] {
-        delete(&h, &path).await;
+        delete(h, &path).await;
     }
 }
 
@@ -262,25 +262,25 @@ async fn nat_gateways_refuse_what_azure_refuses() {
 
 /// The requests of [`nat_gateways_refuse_what_azure_refuses`] (also recorded for oav).
 pub async fn nat_gateways_refuse_what_azure_refuses_flow(h: &Harness) {
-    let rg = group(&h, "rg-refuse").await;
+    let rg = group(h, "rg-refuse").await;
     let p = provider(&rg);
     let ip = |name: &str| format!("{p}/publicIPAddresses/{name}");
     let prefix = |name: &str| format!("{p}/publicIPPrefixes/{name}");
-    put(&h, &ip("basic"), json!({"location": "westeurope", "sku": {"name": "Basic"}, "properties": {"publicIPAllocationMethod": "Static"}}), true).await;
-    put(&h, &ip("dynamic"), json!({"location": "westeurope", "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Dynamic"}}), true).await;
+    put(h, &ip("basic"), json!({"location": "westeurope", "sku": {"name": "Basic"}, "properties": {"publicIPAllocationMethod": "Static"}}), true).await;
+    put(h, &ip("dynamic"), json!({"location": "westeurope", "sku": {"name": "Standard"}, "properties": {"publicIPAllocationMethod": "Dynamic"}}), true).await;
     let mut v6 = standard_ip("westeurope");
     v6["properties"]["publicIPAddressVersion"] = json!("IPv6");
-    put(&h, &ip("v6"), v6, true).await;
-    put(&h, &ip("ok"), standard_ip("westeurope"), true).await;
-    put(&h, &ip("north"), standard_ip("northeurope"), true).await;
+    put(h, &ip("v6"), v6, true).await;
+    put(h, &ip("ok"), standard_ip("westeurope"), true).await;
+    put(h, &ip("north"), standard_ip("northeurope"), true).await;
     let mut zone2 = standard_ip("westeurope");
     zone2["zones"] = json!(["2"]);
-    put(&h, &ip("zone2"), zone2, true).await;
+    put(h, &ip("zone2"), zone2, true).await;
     let prefix_body =
         |len: u64| json!({"location": "westeurope", "sku": {"name": "Standard"}, "properties": {"prefixLength": len}});
-    put(&h, &prefix("p27"), prefix_body(27), true).await;
-    put(&h, &prefix("p28"), prefix_body(28), true).await;
-    put(&h, &prefix("p31"), prefix_body(31), true).await;
+    put(h, &prefix("p27"), prefix_body(27), true).await;
+    put(h, &prefix("p28"), prefix_body(28), true).await;
+    put(h, &prefix("p31"), prefix_body(31), true).await;
 
     let nat = format!("{p}/natGateways/nat");
     let with = |ips: &[String], prefixes: &[String], zones: Option<&str>| {
@@ -309,9 +309,9 @@ pub async fn nat_gateways_refuse_what_azure_refuses_flow(h: &Harness) {
     assert_eq!(h.get(&api(&nat)).await.status, StatusCode::NOT_FOUND, "nothing was created");
 
     // Within 16 addresses: a /31 and an address (3), a /28 alone (16).
-    put(&h, &nat, with(&[ip("ok")], &[prefix("p31")], None), true).await;
-    put(&h, &nat, with(&[], &[prefix("p28")], None), false).await;
-    put(&h, &nat, with(&[ip("zone2")], &[], Some("2")), false).await;
+    put(h, &nat, with(&[ip("ok")], &[prefix("p31")], None), true).await;
+    put(h, &nat, with(&[], &[prefix("p28")], None), false).await;
+    put(h, &nat, with(&[ip("zone2")], &[], Some("2")), false).await;
     assert_eq!(h.get(&api(&prefix("p28"))).await.body["properties"].get("natGateway"), None, "released");
     let r = h.put(&api(&format!("{p}/natGateways/other")), with(&[ip("zone2")], &[], None)).await;
     expect(&r, StatusCode::BAD_REQUEST, "PublicIPAddressInUse");
@@ -322,5 +322,5 @@ pub async fn nat_gateways_refuse_what_azure_refuses_flow(h: &Harness) {
     let r = h.call(Method::PATCH, &api(&nat), Some(json!({"tags": {"pool": "agents"}}))).await;
     assert_eq!((r.status, &r.body["tags"]), (StatusCode::OK, &json!({"pool": "agents"})));
     assert_eq!(r.body["zones"], json!(["2"]));
-    delete(&h, &nat).await;
+    delete(h, &nat).await;
 }

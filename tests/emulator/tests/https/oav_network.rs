@@ -1,6 +1,7 @@
 //! The traffic of the network and scale set tests validated by oav against `virtualNetwork.json`,
 //! `natGateway.json`, `publicIpAddress.json`, `publicIpPrefix.json` (2024-05-01) and
-//! `virtualMachineScaleSet.json` (2024-07-01): every flow runs against its own emulator recording its
+//! `virtualMachineScaleSet.json` (2024-07-01), and storage's `listKeys` and `checkNameAvailability`
+//! (`storage.json`, 2023-05-01): every flow runs against its own emulator recording its
 //! exchanges, and oav must report no error for any of them.
 
 use std::future::Future;
@@ -38,7 +39,7 @@ async fn network_and_scale_set_traffic_passes_oav() {
     assert!(specs.is_dir(), "specs missing at {} (set AGENTPOOL_SPECS_DIR)", specs.display());
     assert!(oav().exists(), "oav missing at {} (run `npm ci` in tests/node)", oav().display());
     let traffic = temp_dir("oav-net-traffic");
-    let flows: [(&str, Flow); 9] = [
+    let flows: [(&str, Flow); 10] = [
         ("vnet", |h| Box::pin(n::networks_and_subnets_answer_as_the_swagger_says_flow(h))),
         ("natassoc", |h| Box::pin(n::a_subnet_put_without_its_nat_gateway_drops_the_association_flow(h))),
         ("ips", |h| Box::pin(n::public_ips_and_prefixes_answer_as_the_swagger_says_flow(h))),
@@ -48,6 +49,7 @@ async fn network_and_scale_set_traffic_passes_oav() {
         ("refuse", |h| Box::pin(s::bodies_azure_refuses_flow(h))),
         ("join", |h| Box::pin(s::writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(h))),
         ("api", |h| Box::pin(s::other_actors_scale_through_the_rust_api_flow(h))),
+        ("keys", |h| Box::pin(crate::storage_keys::storage_flow(h))),
     ];
     for (tag, flow) in flows {
         record(flow, tag, &traffic).await;

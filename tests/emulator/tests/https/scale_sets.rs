@@ -128,13 +128,13 @@ async fn capacity_creates_and_removes_instances() {
 
 /// The requests of [`capacity_creates_and_removes_instances`] (also recorded for oav).
 pub async fn capacity_creates_and_removes_instances_flow(h: &Harness) {
-    let fx = fixture(&h, "rg-vmss").await;
+    let fx = fixture(h, "rg-vmss").await;
     let vmss = path(&fx, "pool");
-    let created = put(&h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
+    let created = put(h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
     assert_eq!(created["properties"]["provisioningState"], "Succeeded");
     assert!(created["properties"]["uniqueId"].is_string() && created["properties"]["timeCreated"].is_string());
     assert!(created["properties"]["virtualMachineProfile"]["osProfile"].get("adminPassword").is_none());
-    let list = vms(&h, &vmss).await;
+    let list = vms(h, &vmss).await;
     assert_eq!(ids(&list), ["0", "1"]);
     let first = &list[0];
     assert_eq!(first["name"], "pool_0");
@@ -158,13 +158,13 @@ pub async fn capacity_creates_and_removes_instances_flow(h: &Harness) {
     assert_eq!(view.body["statuses"][1]["code"], "PowerState/running");
     expect(&h.get(&api(&format!("{vmss}/virtualMachines/7"))).await, StatusCode::NOT_FOUND, "ResourceNotFound");
 
-    let scaled = patch(&h, &vmss, json!({"sku": {"capacity": 3}})).await;
+    let scaled = patch(h, &vmss, json!({"sku": {"capacity": 3}})).await;
     assert_eq!(scaled["sku"]["capacity"], 3);
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0", "1", "2"]);
-    patch(&h, &vmss, json!({"sku": {"capacity": 1}})).await;
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0"], "the highest-numbered instances go");
-    put(&h, &vmss, body(&fx.image, &fx.subnet, 2), false).await;
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0", "3"], "instance ids are not reused");
+    assert_eq!(ids(&vms(h, &vmss).await), ["0", "1", "2"]);
+    patch(h, &vmss, json!({"sku": {"capacity": 1}})).await;
+    assert_eq!(ids(&vms(h, &vmss).await), ["0"], "the highest-numbered instances go");
+    put(h, &vmss, body(&fx.image, &fx.subnet, 2), false).await;
+    assert_eq!(ids(&vms(h, &vmss).await), ["0", "3"], "instance ids are not reused");
 
     let by_group = h.get(&api(&format!("{}/providers/Microsoft.Compute/virtualMachineScaleSets", fx.rg))).await;
     assert_eq!(by_group.body["value"].as_array().unwrap().len(), 1);
@@ -190,29 +190,29 @@ async fn latest_model_applied_follows_the_model_and_manual_upgrades() {
 
 /// The requests of [`latest_model_applied_follows_the_model_and_manual_upgrades`] (also recorded for oav).
 pub async fn latest_model_applied_follows_the_model_and_manual_upgrades_flow(h: &Harness) {
-    let fx = fixture(&h, "rg-model").await;
+    let fx = fixture(h, "rg-model").await;
     let vmss = path(&fx, "pool");
-    put(&h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
+    put(h, &vmss, body(&fx.image, &fx.subnet, 2), true).await;
     // A new version of the definition: instances made from now on get it; the model is unchanged.
-    let v2 = version(&h, &fx.image, "1.0.1", "westeurope");
-    patch(&h, &vmss, json!({"sku": {"capacity": 3}})).await;
-    let list = vms(&h, &vmss).await;
+    let v2 = version(h, &fx.image, "1.0.1", "westeurope");
+    patch(h, &vmss, json!({"sku": {"capacity": 3}})).await;
+    let list = vms(h, &vmss).await;
     assert_eq!(list[2]["properties"]["storageProfile"]["imageReference"]["exactVersion"], "1.0.1");
     assert_eq!(list[0]["properties"]["storageProfile"]["imageReference"]["exactVersion"], "1.0.0");
     assert!(list.iter().all(|v| v["properties"]["latestModelApplied"] == true));
 
     // The model's image changes: every instance is behind until upgraded.
     patch(
-        &h,
+        h,
         &vmss,
         json!({"properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": {"id": v2}}}}}),
     )
     .await;
-    let list = vms(&h, &vmss).await;
+    let list = vms(h, &vmss).await;
     assert!(list.iter().all(|v| v["properties"]["latestModelApplied"] == false), "{list:?}");
-    action(&h, &vmss, "manualupgrade", json!({"instanceIds": ["0"]})).await;
-    action(&h, &vmss, "reimage", json!({"instanceIds": ["1"]})).await;
-    let list = vms(&h, &vmss).await;
+    action(h, &vmss, "manualupgrade", json!({"instanceIds": ["0"]})).await;
+    action(h, &vmss, "reimage", json!({"instanceIds": ["1"]})).await;
+    let list = vms(h, &vmss).await;
     assert_eq!(list[0]["properties"]["latestModelApplied"], true);
     assert_eq!(list[0]["properties"]["storageProfile"]["imageReference"], json!({"id": v2}));
     assert_eq!(list[1]["properties"]["latestModelApplied"], false, "a reimage keeps the instance's model");
@@ -220,28 +220,28 @@ pub async fn latest_model_applied_follows_the_model_and_manual_upgrades_flow(h: 
     assert!(list.iter().all(|v| v["properties"]["provisioningState"] == "Succeeded"));
 
     // POST delete removes the instances named and lowers the capacity; DELETE of one instance too.
-    action(&h, &vmss, "delete", json!({"instanceIds": ["1"]})).await;
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0", "2"]);
+    action(h, &vmss, "delete", json!({"instanceIds": ["1"]})).await;
+    assert_eq!(ids(&vms(h, &vmss).await), ["0", "2"]);
     let r = h.delete(&api(&format!("{vmss}/virtualMachines/2"))).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    done(&h, &r).await;
+    done(h, &r).await;
     assert_eq!(h.delete(&api(&format!("{vmss}/virtualMachines/2"))).await.status, StatusCode::NO_CONTENT);
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0"]);
+    assert_eq!(ids(&vms(h, &vmss).await), ["0"]);
     assert_eq!(h.get(&api(&vmss)).await.body["sku"]["capacity"], 1);
 
     // Power actions show in the instance view; Automatic upgrades apply the model to every instance.
-    action(&h, &vmss, "poweroff", json!({})).await;
-    assert_eq!(vms(&h, &vmss).await[0]["properties"]["instanceView"]["statuses"][1]["code"], "PowerState/stopped");
-    action(&h, &vmss, "start", json!({"instanceIds": []})).await;
-    assert_eq!(vms(&h, &vmss).await[0]["properties"]["instanceView"]["statuses"][1]["code"], "PowerState/running");
+    action(h, &vmss, "poweroff", json!({})).await;
+    assert_eq!(vms(h, &vmss).await[0]["properties"]["instanceView"]["statuses"][1]["code"], "PowerState/stopped");
+    action(h, &vmss, "start", json!({"instanceIds": []})).await;
+    assert_eq!(vms(h, &vmss).await[0]["properties"]["instanceView"]["statuses"][1]["code"], "PowerState/running");
     patch(
-        &h,
+        h,
         &vmss,
         json!({"sku": {"capacity": 2}, "properties": {"upgradePolicy": {"mode": "Automatic"},
         "virtualMachineProfile": {"storageProfile": {"imageReference": {"id": fx.image}}}}}),
     )
     .await;
-    let list = vms(&h, &vmss).await;
+    let list = vms(h, &vmss).await;
     assert!(list.iter().all(|v| v["properties"]["latestModelApplied"] == true), "{list:?}");
     assert!(list.iter().all(|v| v["properties"]["storageProfile"]["imageReference"]["exactVersion"] == "1.0.1"));
 }
@@ -255,7 +255,7 @@ async fn bodies_azure_refuses() {
 
 /// The requests of [`bodies_azure_refuses`] (also recorded for oav).
 pub async fn bodies_azure_refuses_flow(h: &Harness) {
-    let fx = fixture(&h, "rg-bad").await;
+    let fx = fixture(h, "rg-bad").await;
     let vmss = path(&fx, "pool");
     let ok = body(&fx.image, &fx.subnet, 1);
     let change = |pointer: &str, value: Value| {
@@ -265,9 +265,9 @@ pub async fn bodies_azure_refuses_flow(h: &Harness) {
     };
     let image = "/properties/virtualMachineProfile/storageProfile/imageReference/id";
     let subnet = "/properties/virtualMachineProfile/networkProfile/networkInterfaceConfigurations/0/properties/ipConfigurations/0/properties/subnet/id";
-    let north = version(&h, &fx.image, "2.0.0", "northeurope");
+    let north = version(h, &fx.image, "2.0.0", "northeurope");
     let other_vnet = format!("{}/virtualNetworks/north", provider(&fx.rg));
-    network::put(&h, &other_vnet, network_body("northeurope", json!({})), true).await;
+    network::put(h, &other_vnet, network_body("northeurope", json!({})), true).await;
     let mut no_keys = ok.clone();
     no_keys["properties"]["virtualMachineProfile"]["osProfile"]["linuxConfiguration"]["ssh"]["publicKeys"] = json!([]);
     let cases = [
@@ -298,7 +298,7 @@ pub async fn bodies_azure_refuses_flow(h: &Harness) {
     let r = h.put(&api(&vmss), change(image, json!(format!("{}/versions/9.9.9", fx.image)))).await;
     assert_eq!(r.body["error"]["message"], format!("The gallery image {}/versions/9.9.9 is not available in westeurope region. Please contact image owner to replicate to this region, or change your requested region.", fx.image));
 
-    put(&h, &vmss, ok.clone(), true).await;
+    put(h, &vmss, ok.clone(), true).await;
     let r = h.put(&api(&vmss), change("/properties/orchestrationMode", json!("Flexible"))).await;
     expect(&r, StatusCode::CONFLICT, "PropertyChangeNotAllowed");
     assert_eq!(r.body["error"]["message"], "Changing property 'orchestrationMode' is not allowed.");
@@ -328,7 +328,7 @@ async fn writing_a_scale_set_needs_the_right_to_join_its_subnet() {
 pub async fn writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(h: &Harness) {
     use crate::roles::{assignment, custom_role, definition_path};
     use agentpool_emulator::authz::caller;
-    let fx = fixture(&h, "rg-join").await;
+    let fx = fixture(h, "rg-join").await;
     let sub = h.sub("");
     let oid = h.ready().principal_id.clone();
     let assign = |scope: &str, guid: &str, role: &str| {
@@ -337,7 +337,7 @@ pub async fn writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(h: &Har
                 "{scope}/providers/Microsoft.Authorization/roleAssignments/{guid}?api-version={}",
                 crate::support::AUTHZ_API
             ),
-            assignment(&h, role, &oid),
+            assignment(h, role, &oid),
         )
     };
     let writer = "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d";
@@ -368,7 +368,7 @@ pub async fn writing_a_scale_set_needs_the_right_to_join_its_subnet_flow(h: &Har
     assert_eq!(r.body["error"]["message"], format!("The client '{oid}' with object id '{oid}' has permission to perform action 'Microsoft.Compute/virtualMachineScaleSets/write' on scope '{vmss}'; however, it does not have permission to perform action 'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '{}' or the linked scope(s) are invalid.", fx.subnet));
     let (at, grant) = assign(&fx.subnet, "4a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", joiner);
     assert_eq!(h.put(&at, grant).await.status, StatusCode::CREATED);
-    put(&h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
+    put(h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
 }
 
 #[tokio::test]
@@ -380,9 +380,9 @@ async fn other_actors_scale_through_the_rust_api() {
 
 /// The requests of [`other_actors_scale_through_the_rust_api`] (also recorded for oav).
 pub async fn other_actors_scale_through_the_rust_api_flow(h: &Harness) {
-    let fx = fixture(&h, "rg-api").await;
+    let fx = fixture(h, "rg-api").await;
     let vmss = path(&fx, "pool");
-    put(&h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
+    put(h, &vmss, body(&fx.image, &fx.subnet, 1), true).await;
     let app = h.emulator.app();
     let upper = vmss.to_uppercase().replace("/SUBSCRIPTIONS/", "/subscriptions/");
     app.state.write(|store| scale_sets::set_capacity(store, &upper, 3)).unwrap();
@@ -396,10 +396,10 @@ pub async fn other_actors_scale_through_the_rust_api_flow(h: &Harness) {
     );
     assert!(list.iter().all(|i| i.latest_model_applied));
     assert_eq!(h.get(&api(&vmss)).await.body["sku"]["capacity"], 3);
-    assert_eq!(ids(&vms(&h, &vmss).await), ["0", "1", "2"]);
+    assert_eq!(ids(&vms(h, &vmss).await), ["0", "1", "2"]);
 
     app.state.write(|store| scale_sets::delete_instances(store, &vmss, &["0".to_string(), "2".to_string()])).unwrap();
-    assert_eq!(ids(&vms(&h, &vmss).await), ["1"]);
+    assert_eq!(ids(&vms(h, &vmss).await), ["1"]);
     assert_eq!(h.get(&api(&vmss)).await.body["sku"]["capacity"], 1);
     let e = app.state.write(|store| scale_sets::delete_instances(store, &vmss, &["9".to_string()])).unwrap_err();
     assert_eq!(e.code(), "InvalidParameter");
@@ -415,7 +415,7 @@ pub async fn other_actors_scale_through_the_rust_api_flow(h: &Harness) {
     });
     let list = app.state.read(|store| scale_sets::instances(store, &vmss));
     assert!(!list[0].latest_model_applied);
-    assert_eq!(vms(&h, &vmss).await[0]["tags"], json!({"__AzureDevOpsElasticPool": "pool"}));
+    assert_eq!(vms(h, &vmss).await[0]["tags"], json!({"__AzureDevOpsElasticPool": "pool"}));
 }
 
 /// Requests outside the swaggers (so not in the oav flows): what Azure does with them.
