@@ -89,12 +89,7 @@ impl Actor<'_> {
     /// Appends to the journal.
     pub fn record(&mut self, pool_id: i64, action: &str, scale_set: &str, detail: String) {
         let entry = journal_entry(self.now, &self.org_name, pool_id, action, scale_set, detail);
-        self.journal.push(entry);
-        let limit = super::model::JOURNAL_LIMIT;
-        if self.journal.len() > limit {
-            let extra = self.journal.len() - limit;
-            self.journal.drain(..extra);
-        }
+        super::model::push_journal(self.journal, entry);
     }
 
     fn tend(&mut self, org: &mut Organization, pool_id: i64) {
@@ -302,6 +297,104 @@ pub fn release(store: &mut Store, org: &str, elastic: &ElasticPool, now: OffsetD
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::devops::model::Pool;
+    use crate::devops::seed::{emulator_user, ensure_org};
+    use crate::state::Resource;
+    use serde_json::json;
+
+    /// A store with a Linux scale set as Compute stores one and an elastic pool (max 2, standby 1) on it.
+    fn world(config: &Config, now: OffsetDateTime) -> (Store, String) {
+        let mut store = Store::default();
+        let group = format!("/subscriptions/{}/resourceGroups/rg-agents", config.subscription_id);
+        store.insert(Resource { kind: "resourceGroups".into(), id: group.clone(), body: json!({"name": "rg-agents"}) });
+        let set = format!("{group}/providers/Microsoft.Compute/virtualMachineScaleSets/vmss-agents");
+        let body = json!({"id": set, "name": "vmss-agents", "type": "Microsoft.Compute/virtualMachineScaleSets",
+            "location": "westeurope", "sku": {"name": "Standard_D2ds_v5", "capacity": 0},
+            "properties": {"overprovision": true, "upgradePolicy": {"mode": "Automatic"}, "virtualMachineProfile": {
+                "storageProfile": {"imageReference": {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"},
+                    "osDisk": {"osType": "Linux", "createOption": "FromImage"}},
+                "osProfile": {"computerNamePrefix": "agent", "linuxConfiguration": {}}}}});
+        store.insert(Resource { kind: scale_sets::KIND.into(), id: set.clone(), body });
+        let org = ensure_org(store.devops_mut(), "contoso", now);
+        org.pools.push(Pool {
+            id: 10,
+            name: "agents".into(),
+            scope: "s".into(),
+            created_on: timestamp(now),
+            created_by: emulator_user(),
+            is_hosted: false,
+            auto_provision: false,
+            auto_authorize: false,
+        });
+        org.elastic_pools.push(ElasticPool {
+            pool_id: 10,
+            service_endpoint_id: "e".into(),
+            service_endpoint_scope: "p".into(),
+            azure_id: set.clone(),
+            max_capacity: 2,
+            desired_idle: 1,
+            recycle_after_each_use: false,
+            max_saved_node_count: 0,
+            os_type: "linux".into(),
+            orchestration_type: "uniform".into(),
+            state: "new".into(),
+            offline_since: None,
+            desired_size: 0,
+            sizing_attempts: 0,
+            agent_interactive_ui: false,
+            time_to_live_minutes: 30,
+        });
+        (store, set)
+    }
+
+    #[test]
+    fn ticks_configure_scale_and_start_the_agent() {
+        let mut config = Config::for_tests();
+        config.devops.node_ms = 100;
+        let t0 = OffsetDateTime::now_utc();
+        let (mut store, set) = world(&config, t0);
+        step(&mut store, &config, t0);
+        let body = store.get(&set).unwrap().body.clone();
+        assert_eq!(body["tags"][vmss::POOL_TAG], "agents");
+        assert_eq!(
+            (&body["properties"]["overprovision"], &body["properties"]["upgradePolicy"]["mode"]),
+            (&json!(false), &json!("Manual"))
+        );
+        assert_eq!(body["sku"]["capacity"], 1);
+        let node = |store: &Store| store.devops().org("contoso").unwrap().nodes[0].clone();
+        assert_eq!((node(&store).state.as_str(), node(&store).name.as_str()), ("new", "agent000000"));
+        let ms = time::Duration::milliseconds;
+        for (after, state) in [(100, "creatingCompute"), (200, "startingAgent"), (300, "idle")] {
+            step(&mut store, &config, t0 + ms(after));
+            assert_eq!(node(&store).state, state, "after {after} ms");
+        }
+        assert!(node(&store).agent_id.is_some() && node(&store).agent.online);
+        let org = store.devops().org("contoso").unwrap();
+        assert_eq!(org.elastic(10).unwrap().state, "online");
+        let messages: Vec<&str> = org.logs.iter().map(|l| l.message.as_str()).collect();
+        assert!(messages.contains(&"Increasing capacity from 0 to 1."), "{messages:?}");
+        let before = store.devops().clone();
+        step(&mut store, &config, t0 + ms(400));
+        assert_eq!(*store.devops(), before, "converged: nothing more to do");
+    }
+
+    #[test]
+    fn a_missing_set_takes_the_pool_offline() {
+        let config = Config::for_tests();
+        let t0 = OffsetDateTime::now_utc();
+        let (mut store, set) = world(&config, t0);
+        store.remove_tree(&set);
+        step(&mut store, &config, t0);
+        step(&mut store, &config, t0);
+        let org = store.devops().org("contoso").unwrap();
+        assert_eq!(org.elastic(10).unwrap().state, "offline");
+        assert_eq!(org.logs.len(), 1, "logged once");
+        assert!(
+            org.logs[0].message.starts_with("Failed to get scaleset from Azure with error: The Resource"),
+            "{}",
+            org.logs[0].message
+        );
+    }
 
     #[test]
     fn computer_names() {

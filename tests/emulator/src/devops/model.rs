@@ -45,11 +45,16 @@ impl DevopsState {
 
     /// Appends to the journal, dropping the oldest entries beyond the limit.
     pub fn record(&mut self, action: ActorAction) {
-        self.journal.push(action);
-        if self.journal.len() > JOURNAL_LIMIT {
-            let extra = self.journal.len() - JOURNAL_LIMIT;
-            self.journal.drain(..extra);
-        }
+        push_journal(&mut self.journal, action);
+    }
+}
+
+/// Appends to a journal, dropping the oldest entries beyond [`JOURNAL_LIMIT`].
+pub fn push_journal(journal: &mut Vec<ActorAction>, action: ActorAction) {
+    journal.push(action);
+    if journal.len() > JOURNAL_LIMIT {
+        let extra = journal.len() - JOURNAL_LIMIT;
+        journal.drain(..extra);
     }
 }
 
