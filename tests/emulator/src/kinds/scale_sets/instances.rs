@@ -174,9 +174,12 @@ pub fn reconcile(store: &mut Store, id: &str, now: OffsetDateTime) -> Result<(),
     Ok(())
 }
 
-/// [`super::set_capacity`].
+/// [`super::set_capacity`]: nothing changes when new instances cannot get the model's image.
 pub fn set_capacity(store: &mut Store, id: &str, capacity: u64) -> Result<(), ArmError> {
-    scale_set_body(store, id)?;
+    let body = scale_set_body(store, id)?;
+    if capacity as usize > load(store, id).instances.len() {
+        model_image(store, &body)?;
+    }
     if let Some(resource) = store.get_mut(id) {
         resource.body["sku"]["capacity"] = json!(capacity);
     }
@@ -271,4 +274,51 @@ pub fn upgrade(store: &mut Store, id: &str, ids: &[u64]) -> Result<(), ArmError>
         instance.model = model.clone();
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Resource;
+
+    const SET: &str = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/virtualMachineScaleSets/pool";
+
+    fn store_with_set(image: &str) -> Store {
+        let mut store = Store::default();
+        let body = json!({"name": "pool", "location": "westeurope", "sku": {"capacity": 0},
+            "properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": {"id": image}}}}});
+        store.insert(Resource { kind: KIND.into(), id: SET.into(), body });
+        store
+    }
+
+    #[test]
+    fn capacity_is_kept_when_the_image_is_gone() {
+        let mut store =
+            store_with_set("/subscriptions/s/resourceGroups/g/providers/Microsoft.Compute/galleries/x/images/y");
+        assert_eq!(set_capacity(&mut store, SET, 2).unwrap_err().code(), "GalleryImageNotFound");
+        assert_eq!(store.get(SET).unwrap().body["sku"]["capacity"], 0);
+        assert!(list(&store, SET).is_empty());
+        set_capacity(&mut store, SET, 0).unwrap();
+        assert_eq!(set_capacity(&mut store, &format!("{SET}2"), 1).unwrap_err().code(), "ResourceNotFound");
+    }
+
+    #[test]
+    fn platform_images_need_no_gallery_and_fingerprints_ignore_key_order() {
+        let mut store = Store::default();
+        let body = json!({"name": "pool", "location": "westeurope", "sku": {"capacity": 0},
+            "properties": {"virtualMachineProfile": {"storageProfile": {"imageReference": {"publisher": "p", "offer": "o", "sku": "s", "version": "1"}}}}});
+        store.insert(Resource { kind: KIND.into(), id: SET.into(), body });
+        set_capacity(&mut store, SET, 2).unwrap();
+        let instances = list(&store, SET);
+        assert_eq!(instances.iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["pool_0", "pool_1"]);
+        assert_eq!(instances[0].image_reference_id, "p:o:s:1");
+        delete(&mut store, SET, &["0".into()]).unwrap();
+        assert_eq!(list(&store, SET).len(), 1);
+        assert_eq!(store.get(SET).unwrap().body["sku"]["capacity"], 1);
+        assert_eq!(
+            fingerprint(&json!({"a": 1, "b": [1, {"c": 2, "d": 3}]})),
+            fingerprint(&json!({"b": [1, {"d": 3, "c": 2}], "a": 1}))
+        );
+        assert_ne!(fingerprint(&json!({"a": 1})), fingerprint(&json!({"a": 2})));
+    }
 }

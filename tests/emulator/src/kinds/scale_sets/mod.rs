@@ -55,8 +55,8 @@ pub fn instances(store: &Store, scale_set_id: &str) -> Vec<Instance> {
 
 /// Sets sku.capacity and adds instances from the current model, or removes the highest-numbered ones.
 ///
-/// Errors: the scale set's 404 when it does not exist; the image errors of a PUT when the model's image
-/// no longer resolves (an image version deleted since).
+/// Errors (nothing changes then): the scale set's 404 when it does not exist; 404 `GalleryImageNotFound`
+/// when instances must be added and the model's image no longer resolves (an image version deleted since).
 pub fn set_capacity(store: &mut Store, scale_set_id: &str, capacity: u64) -> Result<(), ArmError> {
     instances::set_capacity(store, scale_set_id, capacity)
 }
