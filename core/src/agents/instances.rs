@@ -34,9 +34,7 @@ impl Instance {
         Some(Self {
             instance_id: text("/instanceId")?,
             name: text("/name").unwrap_or_default(),
-            image: text("/properties/storageProfile/imageReference/id")
-                .or_else(|| text("/properties/storageProfile/imageReference/exactVersion"))
-                .unwrap_or_default(),
+            image: image_of(item),
             latest_model_applied: item
                 .pointer("/properties/latestModelApplied")
                 .and_then(Value::as_bool)
@@ -49,6 +47,18 @@ impl Instance {
     /// no version.
     pub fn version(&self) -> &str {
         versions::number_of(&self.image).unwrap_or(&self.image)
+    }
+}
+
+/// The image an instance runs: its image reference, made exact with `exactVersion` when the
+/// reference names an image definition (Azure resolved the definition's latest then).
+fn image_of(item: &Value) -> String {
+    let reference = item.pointer("/properties/storageProfile/imageReference");
+    let id = reference.and_then(|r| r.get("id")).and_then(Value::as_str).unwrap_or_default();
+    let exact = reference.and_then(|r| r.get("exactVersion")).and_then(Value::as_str);
+    match exact {
+        Some(version) if versions::number_of(id).is_none() && !id.is_empty() => format!("{id}/versions/{version}"),
+        _ => id.to_owned(),
     }
 }
 
@@ -91,5 +101,11 @@ mod tests {
         assert!(!instance.latest_model_applied);
         assert_eq!(instance.power_state.as_deref(), Some("running"));
         assert_eq!(Instance::of(&json!({"name": "x"})), None, "no instance id: not an instance");
+        // Booted from a definition: the version Azure resolved is the one it runs.
+        let definition = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/galleries/g/images/i";
+        let from_definition = json!({"instanceId": "4", "properties": {"storageProfile": {"imageReference": {
+            "id": definition, "exactVersion": "0.26340.3600"
+        }}}});
+        assert_eq!(Instance::of(&from_definition).unwrap().version(), "0.26340.3600");
     }
 }

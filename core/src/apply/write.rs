@@ -67,6 +67,9 @@ pub fn request(
         (_, Update::Patch) => Ok(Request::Patch(changed_fields(&desired, live, changes)?)),
         (_, Update::GetModifyPut) => {
             let mut body = live.ok_or(WriteError::NoLive)?.clone();
+            for path in kind.read_only {
+                remove(&mut body, path);
+            }
             for (path, value) in changed_values(&desired, changes)? {
                 set(&mut body, &path, value);
             }
@@ -131,6 +134,15 @@ fn set(body: &mut Value, path: &[String], value: Value) {
     }
     if let Value::Object(map) = body {
         set(map.entry(first.clone()).or_insert(Value::Null), rest, value);
+    }
+}
+
+/// Removes the field at a dotted `path`, if there.
+fn remove(body: &mut Value, path: &str) {
+    let (parents, last) = path.rsplit_once('.').map_or(("", path), |(p, l)| (p, l));
+    let parent = parents.split('.').filter(|s| !s.is_empty()).try_fold(body, |v, key| v.get_mut(key));
+    if let Some(Value::Object(fields)) = parent {
+        fields.remove(last);
     }
 }
 
@@ -243,6 +255,10 @@ mod tests {
             panic!("a put")
         };
         assert_eq!(body["properties"]["natGateway"]["id"], nat);
+        assert!(
+            body.get("etag").is_none() && body["properties"].get("provisioningState").is_none(),
+            "read-only fields left out"
+        );
         for kept in ["addressPrefix", "networkSecurityGroup", "serviceEndpoints", "defaultOutboundAccess"] {
             assert_eq!(body["properties"][kept], live["properties"][kept], "{kept} is kept");
         }

@@ -173,7 +173,8 @@ impl DevOps {
         Ok(items(send!(&format!("nodes of agent pool {}", pool.name), request)?))
     }
 
-    /// Asks Azure DevOps to take node `node` to `state` (`pendingDelete`, `pendingReimage`, `saved`).
+    /// Asks Azure DevOps to take node `node` to `state`; the service accepts only `pendingDelete`
+    /// ("Elastic node state can only be updated to PendingDelete").
     pub async fn set_node_state(&self, pool: &Pool, node: i64, state: &str) -> Result<Value, DevOpsError> {
         let what = format!("node {node} of agent pool {}", pool.name);
         let body: distributed_task::models::ElasticNodeSettings =

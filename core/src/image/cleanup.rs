@@ -134,7 +134,9 @@ pub async fn apply(client: &ArmClient, deletions: &[Deletion], sink: &dyn EventS
     Ok(())
 }
 
-/// Image ids the scale sets of the parameters' scale-set group boot from.
+/// Image ids the scale sets of the parameters' scale-set group boot from: their models', and
+/// every instance's own (an instance keeps the image it was made from until it is replaced, so a
+/// version an agent still runs is in use).
 async fn images_in_use(
     client: &ArmClient,
     subscription: &str,
@@ -143,15 +145,13 @@ async fn images_in_use(
     let Some(group) = parameters.scale_set_resource_group() else { return Ok(Vec::new()) };
     let path =
         format!("{}/providers/{}", resources::resource_group_id(subscription, group), scale_set::KIND.resource_type);
-    Ok(list_or_empty(client, &path, scale_set::KIND.api_version)
-        .await?
-        .iter()
-        .filter_map(|s| {
-            s.pointer("/properties/virtualMachineProfile/storageProfile/imageReference/id")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .collect())
+    let mut in_use = Vec::new();
+    for scale_set in list_or_empty(client, &path, scale_set::KIND.api_version).await? {
+        in_use.extend(crate::agents::instances::model_image(&scale_set).map(str::to_owned));
+        let instances = crate::agents::instances::list(client, &id_of(&scale_set)).await?;
+        in_use.extend(instances.into_iter().map(|instance| instance.image));
+    }
+    Ok(in_use)
 }
 
 /// A list, or nothing when its parent does not exist (404).

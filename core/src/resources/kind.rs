@@ -26,6 +26,9 @@ pub struct Kind {
     /// Fields another actor owns once the resource exists: sent when agentpool creates the
     /// resource, then never compared nor sent again (paths as in [`crate::plan::diff::FieldChange::path`]).
     pub owned_by_others: &'static [&'static str],
+    /// Fields Azure returns but refuses (or ignores) in a request: left out of a body built from
+    /// the live resource ([`Update::GetModifyPut`]).
+    pub read_only: &'static [&'static str],
     pub probe: Probe,
     pub update: Update,
     /// Whether agentpool creates it, or only changes one that exists (a subnet of the user's
@@ -114,6 +117,7 @@ pub const fn arm(
         short_name,
         write_only: &[],
         owned_by_others: &[],
+        read_only: &[],
         probe: Probe::Get,
         update: Update::Put,
         creates: true,

@@ -16,6 +16,17 @@ use super::nat_gateway::SubResource;
 
 pub static KIND: Kind = Kind {
     update: Update::GetModifyPut,
+    // The swagger's readOnly properties of `Subnet` and `SubnetPropertiesFormat`.
+    read_only: &[
+        "etag",
+        "properties.privateEndpoints",
+        "properties.ipConfigurations",
+        "properties.ipConfigurationProfiles",
+        "properties.resourceNavigationLinks",
+        "properties.serviceAssociationLinks",
+        "properties.purpose",
+        "properties.provisioningState",
+    ],
     creates: false,
     ..kind::arm(
         "Microsoft.Network/virtualNetworks/subnets",
@@ -54,6 +65,26 @@ pub fn network_of(subnet_id: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_read_only_fields_are_the_swaggers() {
+        let swagger = crate::testing::read_json(&crate::testing::specs_dir().join(KIND.swagger));
+        let read_only = |definition: &str, prefix: &str| -> Vec<String> {
+            swagger["definitions"][definition]["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, p)| p["readOnly"] == true)
+                .map(|(name, _)| format!("{prefix}{name}"))
+                .collect()
+        };
+        let mut expected = read_only("Subnet", "");
+        expected.extend(read_only("SubnetPropertiesFormat", "properties."));
+        expected.sort();
+        let mut ours: Vec<String> = KIND.read_only.iter().map(|s| (*s).to_owned()).collect();
+        ours.sort();
+        assert_eq!(ours, expected);
+    }
 
     #[test]
     fn the_network_of_a_subnet_is_its_id_without_the_subnet() {

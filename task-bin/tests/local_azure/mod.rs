@@ -33,6 +33,14 @@ pub fn fault_account(seed: u64) -> String {
     format!("stfault{seed:03}")
 }
 
+/// The subscription of the example parameter files' subnets, which every session's emulator is.
+pub const EXAMPLE_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
+
+/// The virtual network the examples' scale sets join, as the network team made it: private
+/// subnets (`defaultOutboundAccess: false`), with a network security group and a service endpoint
+/// agentpool must keep.
+pub const EXAMPLE_NETWORK: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-sbx/providers/Microsoft.Network/virtualNetworks/vnet-sbx";
+
 /// Staging accounts for Image Builder logs, one per session: in Azure each staging group has its
 /// own storage; sessions sharing one Azurite account would see each other's logs.
 const STAGING_ACCOUNTS: usize = 64;
@@ -137,6 +145,8 @@ impl LocalAzure {
             .into_iter()
             .filter_map(|role| agentpool_emulator::authz::caller::CallerRole::parse(role).ok())
             .collect();
+        // The subscription the example parameter files name (their scale set subnet's).
+        config.subscription_id = EXAMPLE_SUBSCRIPTION.to_owned();
         configure(&mut config);
         let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
         let ready = emulator.ready().clone();
@@ -156,9 +166,13 @@ impl Session {
         command
     }
 
-    /// The environment that points agentpool at this emulator.
+    /// The environment that points agentpool at this emulator: Resource Manager, Entra, and its
+    /// Azure DevOps organization with a PAT.
     pub fn vars(&self) -> std::collections::BTreeMap<String, String> {
-        self.ready.client_vars(&self.ca_bundle)
+        let mut vars = self.ready.client_vars(&self.ca_bundle);
+        vars.insert("AGENTPOOL_DEVOPS_URL".to_owned(), self.ready.devops_url.clone());
+        vars.insert("AZURE_DEVOPS_EXT_PAT".to_owned(), self.ready.devops_pat.clone());
+        vars
     }
 
     /// Runs the agentpool binary against this emulator; its output is also kept in the session's
@@ -284,6 +298,85 @@ impl Session {
             std::thread::sleep(Duration::from_millis(50));
         }
         status
+    }
+
+    /// PUT of an ARM resource on the emulator, waiting until its provisioning ends; the status
+    /// the PUT answered.
+    pub fn arm_put(&self, id: &str, api_version: &str, body: &serde_json::Value) -> u16 {
+        let url = format!("{}{id}?api-version={api_version}", self.ready.arm_endpoint);
+        let response = self
+            .http()
+            .put(url)
+            .bearer_auth(self.token("https://management.azure.com/.default"))
+            .json(body)
+            .send()
+            .expect("ARM PUT");
+        let status = response.status().as_u16();
+        assert!(status < 300, "PUT {id}: {status} {}", response.text().unwrap_or_default());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.arm_get(id, api_version).and_then(|r| r.pointer("/properties/provisioningState").cloned())
+            != Some(serde_json::json!("Succeeded"))
+        {
+            assert!(std::time::Instant::now() < deadline, "{id} never ended its creation");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        status
+    }
+
+    /// The examples' network ([`EXAMPLE_NETWORK`]): a resource group and a virtual network
+    /// with the subnets `snet-agents` and `snet-agents-windows`, private, each with a network
+    /// security group and a storage service endpoint.
+    pub fn example_network(&self) {
+        let group = EXAMPLE_NETWORK.split("/providers/").next().expect("a group");
+        self.arm_put(group, "2024-07-01", &serde_json::json!({"location": "westeurope"}));
+        let nsg = format!("{group}/providers/Microsoft.Network/networkSecurityGroups/nsg-agents");
+        let subnet = |name: &str, prefix: &str| {
+            serde_json::json!({"name": name, "properties": {
+                "addressPrefix": prefix,
+                "defaultOutboundAccess": false,
+                "networkSecurityGroup": {"id": nsg},
+                "serviceEndpoints": [{"service": "Microsoft.Storage", "locations": ["westeurope"]}]
+            }})
+        };
+        let network = serde_json::json!({
+            "location": "westeurope",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.20.0.0/16"]},
+                "subnets": [subnet("snet-agents", "10.20.1.0/24"), subnet("snet-agents-windows", "10.20.2.0/24")]
+            }
+        });
+        self.arm_put(EXAMPLE_NETWORK, "2024-05-01", &network);
+    }
+
+    /// GET of `{organization}/{path}` from the emulated Azure DevOps, with the PAT.
+    pub fn devops_get(&self, path: &str) -> serde_json::Value {
+        let url = format!("{}/{path}", self.ready.devops_url);
+        let response = self.http().get(&url).basic_auth("", Some(&self.ready.devops_pat)).send().expect("GET");
+        assert!(response.status().is_success(), "GET {url}: {}", response.status());
+        response.json().expect("JSON")
+    }
+
+    /// POST to an Azure DevOps test route of the emulator (`/_emulator/devops/<path>`).
+    pub fn devops_admin(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let url = format!("{}/_emulator/devops/{path}", self.ready.arm_endpoint);
+        let response = self.http().post(&url).json(body).send().expect("admin POST");
+        assert!(response.status().is_success(), "POST {url}: {}", response.status());
+        response.json().expect("JSON")
+    }
+
+    /// The recorded exchanges from the `from`-th on: method and URL path, in order.
+    pub fn exchanges_since(&self, from: usize) -> Vec<(String, String, serde_json::Value)> {
+        self.traffic_files()
+            .iter()
+            .skip(from)
+            .filter_map(|path| {
+                let exchange: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+                let request = &exchange["liveRequest"];
+                let url = request["url"].as_str()?;
+                let path = url.split("://").nth(1).and_then(|rest| rest.split_once('/')).map_or(url, |(_, p)| p);
+                Some((request["method"].as_str()?.to_owned(), format!("/{path}"), request["body"].clone()))
+            })
+            .collect()
     }
 
     /// GET of an ARM resource from the emulator.

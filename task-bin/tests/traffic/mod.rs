@@ -17,7 +17,13 @@
 //!   under the namespace in its URL, so it never matches (e2e_preflight checks those answers
 //!   against resources.json's `Provider` definition instead);
 //! - Entra ID token requests: the identity platform's, not ARM's, so no ARM swagger; the emulator
-//!   counts them and never records them.
+//!   counts them and never records them;
+//! - Azure DevOps' error answers: its swaggers list only 200 for every operation.
+//!
+//! Azure DevOps exchanges are validated against the official 7.1 swaggers with lists as
+//! `{count, value}` (as Microsoft's own Rust client patches them,
+//! [`agentpool_emulator::devops::write_oav_swagger`]), from a copy oav can match (the `//` the
+//! client sends collapsed, `7.1-preview` as `7.1`, and joined flags values as their first flag: [`agentpool_emulator::devops::swagger`]); the line says how many flags were split.
 //!
 //! Anything else that matches no operation of the pinned swaggers fails the check.
 
@@ -27,6 +33,9 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+
+use agentpool_emulator::devops::swagger as devops_swagger;
+use serde_json::Value;
 
 use crate::local_azure::Session;
 use crate::support;
@@ -59,14 +68,28 @@ impl Exchanges {
     /// Runs oav once per swagger over the exchanges it defines (in `work`), prints the summary
     /// line and returns it; panics with every problem found.
     pub fn validate(&self, work: &Path) -> String {
-        let mut by_spec: BTreeMap<&Path, Vec<&PathBuf>> = BTreeMap::new();
+        let mut by_spec: BTreeMap<&Path, Vec<Value>> = BTreeMap::new();
         let (mut polls, mut injected, mut providers, mut unmatched) = (0, 0, 0, Vec::new());
+        let (mut devops_errors, mut flags) = (0, 0);
         for file in &self.files {
-            let exchange = support::read_json(file);
+            let mut exchange = support::read_json(file);
+            let devops =
+                exchange["liveRequest"]["url"].as_str().is_some_and(|u| u.starts_with(devops_swagger::RECORDED_HOST));
+            if devops {
+                if exchange["liveResponse"]["statusCode"].as_str().is_some_and(|s| !s.starts_with('2')) {
+                    devops_errors += 1;
+                    continue;
+                }
+                devops_swagger::normalize_for_oav(&mut exchange);
+                flags += devops_swagger::split_joined_flags(&mut exchange);
+            }
             let request = &exchange["liveRequest"];
             let (method, url) = (request["method"].as_str().unwrap_or_default(), request["url"].as_str().unwrap_or(""));
             let (path, query) = url.split_once('?').unwrap_or((url, ""));
-            let path = path.strip_prefix(support::ARM_HOST).unwrap_or(path);
+            let path = path
+                .strip_prefix(support::ARM_HOST)
+                .or_else(|| path.strip_prefix(devops_swagger::RECORDED_HOST))
+                .unwrap_or(path);
             let lower = path.to_ascii_lowercase();
             if lower.contains("/operationstatuses/") || lower.contains("/operationresults/") {
                 polls += 1;
@@ -81,23 +104,25 @@ impl Exchanges {
                 continue;
             }
             let api_version = query.split('&').find_map(|pair| pair.strip_prefix("api-version=")).unwrap_or_default();
+            let (method, path, query) = (method.to_owned(), path.to_owned(), query.to_owned());
             match swaggers()
                 .iter()
-                .filter_map(|s| s.specificity(method, path, api_version).map(|n| (n, s)))
+                .filter(|s| s.devops == devops)
+                .filter_map(|s| s.specificity(&method, &path, api_version).map(|n| (n, s)))
                 .max_by_key(|(n, _)| *n)
             {
-                Some((_, swagger)) => by_spec.entry(&swagger.file).or_default().push(file),
+                Some((_, swagger)) => by_spec.entry(&swagger.file).or_default().push(exchange),
                 None => unmatched.push(format!("{method} {path}?{query}")),
             }
         }
-        let runs = support::parallel_map(by_spec.iter().collect(), |(spec, files)| {
+        let runs = support::parallel_map(by_spec.iter().collect(), |(spec, exchanges)| {
             let dir = work.join(spec.file_stem().unwrap_or_default());
             let traffic = dir.join("traffic");
             std::fs::create_dir_all(&traffic).unwrap();
-            for (n, file) in files.iter().enumerate() {
-                std::fs::copy(file, traffic.join(format!("{n:05}.json"))).unwrap();
+            for (n, exchange) in exchanges.iter().enumerate() {
+                std::fs::write(traffic.join(format!("{n:05}.json")), exchange.to_string()).unwrap();
             }
-            (spec, files.len(), support::run_oav_validate_traffic(&traffic, spec, &dir.join("work")))
+            (spec, exchanges.len(), support::run_oav_validate_traffic(&traffic, spec, &dir.join("work")))
         });
         let mut failures: Vec<String> = unmatched
             .iter()
@@ -120,7 +145,7 @@ impl Exchanges {
         let validated: usize = runs.iter().map(|(_, count, _)| count).sum();
         let names: Vec<&str> = runs.iter().filter_map(|(spec, _, _)| spec.file_name()?.to_str()).collect();
         let summary = format!(
-            "oav: {validated} exchanges validated against {} swaggers ({}), {errors} errors; skipped: {polls} LRO status polls (ARM's async contract: no swagger operation), {injected} injected fault answers (the front door's 429/5xx: no swagger lists them), {providers} Providers_Get (oav 4.0.3 files that path under no provider: it never matches), {} Entra token requests (not ARM)",
+            "oav: {validated} exchanges validated against {} swaggers ({}), {errors} errors; skipped: {polls} LRO status polls (ARM's async contract: no swagger operation), {injected} injected fault answers (the front door's 429/5xx: no swagger lists them), {providers} Providers_Get (oav 4.0.3 files that path under no provider: it never matches), {} Entra token requests (not ARM), {devops_errors} Azure DevOps error answers (its swaggers list 200 only); {flags} Azure DevOps flags values (joined, where the swaggers list single values) validated as their first flag",
             runs.len(),
             names.join(", "),
             self.token_requests
@@ -145,6 +170,8 @@ struct Swagger {
     file: PathBuf,
     api_version: String,
     operations: Vec<(String, Vec<String>)>,
+    /// An Azure DevOps swagger (patched for oav), for Azure DevOps exchanges only.
+    devops: bool,
 }
 
 impl Swagger {
@@ -180,34 +207,54 @@ fn matches(template: &[String], segments: &[&str]) -> bool {
     }
 }
 
-/// The pinned swaggers of Resource Manager, read once.
+/// The pinned swaggers of Resource Manager and Azure DevOps (those patched for oav), read once.
 fn swaggers() -> &'static [Swagger] {
     static SWAGGERS: OnceLock<Vec<Swagger>> = OnceLock::new();
     SWAGGERS.get_or_init(|| {
         let root = support::specs_dir().join("azure-rest-api-specs/specification");
         let mut found = Vec::new();
         collect(&root, &mut found);
-        found
-            .into_iter()
-            .filter_map(|file| {
-                let api_version = file.parent()?.file_name()?.to_str()?.to_owned();
-                let document = support::read_json(&file);
-                let operations = document["paths"]
-                    .as_object()?
-                    .iter()
-                    .flat_map(|(template, item)| {
-                        let segments: Vec<String> = template.trim_matches('/').split('/').map(str::to_owned).collect();
-                        item.as_object()
-                            .into_iter()
-                            .flatten()
-                            .filter(|(_, operation)| operation.get("operationId").is_some())
-                            .map(move |(method, _)| (method.clone(), segments.clone()))
-                    })
-                    .collect();
-                Some(Swagger { file, api_version, operations })
-            })
-            .collect()
+        let mut swaggers: Vec<Swagger> = found.into_iter().filter_map(|file| read_swagger(file, false)).collect();
+        swaggers.extend(devops_swaggers().into_iter().filter_map(|file| read_swagger(file, true)));
+        swaggers
     })
+}
+
+/// The Azure DevOps swaggers agentpool's calls use, patched for oav into a folder of this process.
+fn devops_swaggers() -> Vec<PathBuf> {
+    let specs = support::specs_dir().join("vsts-rest-api-specs/specification");
+    let out = std::env::temp_dir().join(format!("agentpool-devops-swaggers-{}", std::process::id()));
+    [
+        "distributedTask/7.1/elastic.json",
+        "distributedTask/7.1/taskAgent.json",
+        "serviceEndpoint/7.1/serviceEndpoint.json",
+        "core/7.1/core.json",
+    ]
+    .into_iter()
+    .map(|spec| {
+        agentpool_emulator::devops::write_oav_swagger(&specs.join(spec), &out)
+            .unwrap_or_else(|e| panic!("patching {spec} for oav: {e}"))
+    })
+    .collect()
+}
+
+/// A swagger's operations: its folder names the api-version.
+fn read_swagger(file: PathBuf, devops: bool) -> Option<Swagger> {
+    let api_version = file.parent()?.file_name()?.to_str()?.to_owned();
+    let document = support::read_json(&file);
+    let operations = document["paths"]
+        .as_object()?
+        .iter()
+        .flat_map(|(template, item)| {
+            let segments: Vec<String> = template.trim_matches('/').split('/').map(str::to_owned).collect();
+            item.as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, operation)| operation.get("operationId").is_some())
+                .map(move |(method, _)| (method.clone(), segments.clone()))
+        })
+        .collect();
+    Some(Swagger { file, api_version, operations, devops })
 }
 
 /// Swagger files under `dir`: `…/resource-manager/…/stable/<api-version>/*.json`, no examples.
