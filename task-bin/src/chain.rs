@@ -114,18 +114,25 @@ pub async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     let desired = render(&loaded, &args.selection, inputs)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     let mut plans = Vec::new();
+    let scoped = |stage: Stage| match args.scope {
+        Scope::All => true,
+        Scope::Infra => stage == Stage::Infra,
+        Scope::Image => stage == Stage::Image,
+        Scope::Pool => matches!(stage, Stage::ScaleSet | Stage::Pool),
+    };
 
-    eprintln!("== {} — {}", Stage::Infra.title(), Stage::Infra.deployed_by());
-    plans.push(deploy::plan(&azure.client, &desired, &[Stage::Infra], &Terminal).await?);
-
-    eprintln!("== {} — {}", Stage::Image.title(), Stage::Image.deployed_by());
-    if let Some(template) = desired.find(&image_template::KIND) {
+    if scoped(Stage::Infra) {
+        eprintln!("== {} — {}", Stage::Infra.title(), Stage::Infra.deployed_by());
+        plans.push(deploy::plan(&azure.client, &desired, &[Stage::Infra], &Terminal).await?);
+    }
+    if let Some(template) = desired.find(&image_template::KIND).filter(|_| scoped(Stage::Image)) {
+        eprintln!("== {} — {}", Stage::Image.title(), Stage::Image.deployed_by());
         let exists = azure.client.get(&template.id, image_template::KIND.api_version).await.ok().flatten().is_some();
         let what = if exists { "exists: the next build reuses it" } else { "is new: the next build creates it" };
         eprintln!("  image template {} {what}", template.name);
     }
 
-    if loaded.parameters.scale_set.is_some() {
+    if loaded.parameters.scale_set.is_some() && scoped(Stage::ScaleSet) {
         eprintln!("== {} — {}", Stage::ScaleSet.title(), Stage::ScaleSet.deployed_by());
         match scaleset::image_to_boot(&azure, &loaded, subscription, None).await {
             Ok(image) => {
@@ -138,7 +145,7 @@ pub async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
             Err(other) => return Err(other),
         }
     }
-    if let Some(spec) = &loaded.parameters.agent_pool {
+    if let Some(spec) = loaded.parameters.agent_pool.as_ref().filter(|_| scoped(Stage::Pool)) {
         eprintln!("== {} — {}", Stage::Pool.title(), Stage::Pool.deployed_by());
         let devops = azure.devops(&spec.organization_url, args.devops.devops_url.as_deref())?;
         match devops.resolve(&spec.project, &spec.service_connection).await {
@@ -152,7 +159,7 @@ pub async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     }
     let (writes, total) = plans.iter().fold((0, 0), |(w, t), p: &LivePlan| (w + p.writes(), t + p.actions.len()));
     match writes {
-        0 => eprintln!("plan: no changes — Azure and Azure DevOps match {}", desired.parameters_file),
+        0 => eprintln!("plan: no changes — what {} describes is in place", desired.parameters_file),
         writes => eprintln!("plan: {writes} of {total} resources would change"),
     }
     Ok(())

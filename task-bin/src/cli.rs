@@ -88,6 +88,9 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The stages to compare with Azure and Azure DevOps, as `up` deploys them: all, infra, image or pool.
+    #[arg(long, value_enum, default_value_t = Scope::All)]
+    pub scope: Scope,
     #[command(flatten)]
     pub selection: ParameterSelection,
     #[command(flatten)]

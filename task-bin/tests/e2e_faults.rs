@@ -153,7 +153,7 @@ fn run_seed(session: &Session, seed: u64, expected: &BTreeMap<String, usize>) ->
 
     // Faults off: the environment must plan to no changes and hold each resource once.
     app.faults.update(&faults_off()).expect("faults off");
-    let plan = session.agentpool(&["plan", "--parameters", file]);
+    let plan = session.agentpool(&["plan", "--scope", "infra", "--parameters", file]);
     let stderr = String::from_utf8_lossy(&plan.stderr);
     if !plan.status.success() || !stderr.contains("plan: no changes") {
         return (attempts, Some(format!("seed {seed}: not converged after success:\n{stderr}")));

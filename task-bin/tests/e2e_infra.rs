@@ -102,7 +102,7 @@ fn up_scope_infra_creates_everything_uploads_the_scripts_and_a_second_run_writes
         stderr(&second)
     );
 
-    let plan = session.agentpool(&["plan", "--parameters", LINUX]);
+    let plan = session.agentpool(&["plan", "--scope", "infra", "--parameters", LINUX]);
     assert!(plan.status.success(), "{}", stderr(&plan));
     assert!(stderr(&plan).contains("plan: no changes"), "{}", stderr(&plan));
 
@@ -116,7 +116,7 @@ fn a_changed_setting_is_planned_as_an_update_with_its_field() {
     let changed = copy_parameters(&session, LINUX, |parameters| {
         parameters["imageDefinition"]["value"]["description"] = serde_json::json!("Ubuntu 22.04 agents, v2");
     });
-    let plan = session.agentpool(&["plan", "--parameters", changed.to_str().unwrap()]);
+    let plan = session.agentpool(&["plan", "--scope", "infra", "--parameters", changed.to_str().unwrap()]);
     assert!(plan.status.success(), "{}", stderr(&plan));
     let text = stderr(&plan);
     assert!(text.contains("~ update    image definition ubuntu-2204-agent"), "{text}");
@@ -144,7 +144,7 @@ fn a_deleted_identity_comes_back_with_its_role_assignments_replaced_for_the_new_
     let old = principal(&session);
     assert!(matches!(session.arm_delete(identity, identity_api), 200 | 204));
 
-    let plan = session.agentpool(&["plan", "--parameters", LINUX]);
+    let plan = session.agentpool(&["plan", "--scope", "infra", "--parameters", LINUX]);
     let text = stderr(&plan);
     assert!(plan.status.success(), "{text}");
     assert!(text.contains("+ create    managed identity id-agents-sbx-imagebuilder"), "{text}");
@@ -160,7 +160,7 @@ fn a_deleted_identity_comes_back_with_its_role_assignments_replaced_for_the_new_
         let assignment = session.arm_get(id, api_version).unwrap_or_else(|| panic!("{kind} {id} is gone"));
         assert_eq!(assignment["properties"]["principalId"], new.as_str(), "{assignment}");
     }
-    let again = session.agentpool(&["plan", "--parameters", LINUX]);
+    let again = session.agentpool(&["plan", "--scope", "infra", "--parameters", LINUX]);
     assert!(stderr(&again).contains("plan: no changes"), "{}", stderr(&again));
     traffic::validate(&session);
 }

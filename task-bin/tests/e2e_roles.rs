@@ -115,7 +115,7 @@ fn least_privilege_builds_and_a_role_without_version_write_fails_the_build_with_
     assert_eq!(versions(&session), 1, "no version without the right to write one");
 
     // A re-run of up converges the role back in place (an update, not a new role) and builds.
-    let plan = session.agentpool(&["plan", "-e", "sbx", "--os", "linux"]);
+    let plan = session.agentpool(&["plan", "--scope", "infra", "-e", "sbx", "--os", "linux"]);
     let plan_text = format!("{}{}", String::from_utf8_lossy(&plan.stdout), stderr(&plan));
     assert!(plan.status.success(), "{plan_text}");
     let role_line = plan_text.lines().find(|l| l.contains(&role_name)).unwrap_or_default();

@@ -73,7 +73,8 @@ pub async fn run(
     sink: &dyn EventSink,
 ) -> Result<Report, ReadError> {
     let before = arm.counts().snapshot().get;
-    let (writes, plan_unread) = planned_writes(arm, target).await;
+    let (network_findings, missing_subnet) = subnet_findings(arm, target).await;
+    let (writes, plan_unread) = planned_writes(arm, target, missing_subnet.as_deref()).await;
     let needed = requirements::required(target.desired, target.stages, &writes);
     let mut scopes: BTreeSet<requirements::Scope> = needed.keys().map(|right| right.scope.clone()).collect();
     // Streaming the build's log reads blobs in a group that does not exist yet: judged at the subscription.
@@ -99,16 +100,22 @@ pub async fn run(
     findings.extend(rights::check(&needed, &facts.rights));
     findings.extend(log_scope.and_then(|scope| rights::log_read(&scope, &facts.rights)));
     findings.extend(quota::check(&demands, &facts.regions));
-    findings.extend(subnet_findings(arm, target).await);
+    findings.extend(network_findings);
     let reads = arm.counts().snapshot().get.saturating_sub(before);
     Ok(Report::new(&target.desired.parameters_file, findings, reads as u64))
 }
 
 /// The resources the run would write, from the live plan (reads only); every resource, and a
-/// warning saying so, when the plan cannot be read.
-async fn planned_writes(arm: &ArmClient, target: &Target<'_>) -> (Writes, Option<Finding>) {
+/// warning saying so, when the plan cannot be read. A subnet found missing (`missing_subnet`,
+/// reported by the network check) is left out of the plan.
+async fn planned_writes(
+    arm: &ArmClient,
+    target: &Target<'_>,
+    missing_subnet: Option<&str>,
+) -> (Writes, Option<Finding>) {
+    let missing = |r: &DesiredResource| missing_subnet.is_some_and(|id| r.id.eq_ignore_ascii_case(id));
     let resources: Vec<DesiredResource> =
-        target.desired.resources.iter().filter(|r| target.stages.contains(&r.stage)).cloned().collect();
+        target.desired.resources.iter().filter(|r| target.stages.contains(&r.stage) && !missing(r)).cloned().collect();
     match live::plan(arm, &resources, PLAN_PARALLELISM, &Discard).await {
         Ok(plan) => (Writes::of(&plan), None),
         Err(e) => (
@@ -124,14 +131,16 @@ async fn planned_writes(arm: &ArmClient, target: &Target<'_>) -> (Writes, Option
     }
 }
 
-/// The scale set's subnet, when the scale set is deployed.
-async fn subnet_findings(arm: &ArmClient, target: &Target<'_>) -> Vec<Finding> {
+/// The scale set's subnet, when the scale set is deployed: the findings, and its id when it does
+/// not exist.
+async fn subnet_findings(arm: &ArmClient, target: &Target<'_>) -> (Vec<Finding>, Option<String>) {
     let Some(spec) = target.parameters.scale_set.as_ref().filter(|_| target.stages.contains(&Stage::ScaleSet)) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let read = arm.get(&spec.subnet_id, crate::resources::subnet::KIND.api_version).await.map_err(|e| e.to_string());
     let nat = target.desired.find(&crate::resources::nat_gateway::KIND).map(|n| n.id.as_str());
-    network::check(&spec.subnet_id, &read, nat)
+    let missing = matches!(read, Ok(None)).then(|| spec.subnet_id.clone());
+    (network::check(&spec.subnet_id, &read, nat), missing)
 }
 
 fn provider_findings(facts: &reads::Facts, target: &Target<'_>) -> Vec<Finding> {

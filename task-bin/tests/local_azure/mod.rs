@@ -41,6 +41,19 @@ pub const EXAMPLE_SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 /// agentpool must keep.
 pub const EXAMPLE_NETWORK: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-network-sbx/providers/Microsoft.Network/virtualNetworks/vnet-sbx";
 
+/// The examples' subnets as the emulator seeds them (`--subnet`): private, in [`EXAMPLE_NETWORK`].
+pub fn example_subnets() -> Vec<agentpool_emulator::kinds::network::seed::SubnetSeed> {
+    [("snet-agents", "10.20.1.0/24"), ("snet-agents-windows", "10.20.2.0/24")]
+        .into_iter()
+        .filter_map(|(name, prefix)| {
+            agentpool_emulator::kinds::network::seed::SubnetSeed::parse(&format!(
+                "{EXAMPLE_NETWORK}/subnets/{name}={prefix}"
+            ))
+            .ok()
+        })
+        .collect()
+}
+
 /// Staging accounts for Image Builder logs, one per session: in Azure each staging group has its
 /// own storage; sessions sharing one Azurite account would see each other's logs.
 const STAGING_ACCOUNTS: usize = 64;
@@ -145,8 +158,10 @@ impl LocalAzure {
             .into_iter()
             .filter_map(|role| agentpool_emulator::authz::caller::CallerRole::parse(role).ok())
             .collect();
-        // The subscription the example parameter files name (their scale set subnet's).
+        // The subscription the example parameter files name, and their scale sets' subnets, made by
+        // the network team before anything runs.
         config.subscription_id = EXAMPLE_SUBSCRIPTION.to_owned();
+        config.subnets = example_subnets();
         configure(&mut config);
         let emulator = self.runtime.block_on(Emulator::start(config)).expect("emulator starts");
         let ready = emulator.ready().clone();
@@ -169,10 +184,7 @@ impl Session {
     /// The environment that points agentpool at this emulator: Resource Manager, Entra, and its
     /// Azure DevOps organization with a PAT.
     pub fn vars(&self) -> std::collections::BTreeMap<String, String> {
-        let mut vars = self.ready.client_vars(&self.ca_bundle);
-        vars.insert("AGENTPOOL_DEVOPS_URL".to_owned(), self.ready.devops_url.clone());
-        vars.insert("AZURE_DEVOPS_EXT_PAT".to_owned(), self.ready.devops_pat.clone());
-        vars
+        self.ready.client_vars(&self.ca_bundle)
     }
 
     /// Runs the agentpool binary against this emulator; its output is also kept in the session's

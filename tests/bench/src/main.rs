@@ -12,7 +12,10 @@
 //!    MD5-skip of the unchanged file.
 //! 4. image wait: the adaptive schedule against looking every 15 s over the same builds, against
 //!    the emulator's Image Builder (time scaled) and over simulated time ([`wait`]).
+//! 5. the whole chain converged: infra, image check, scale set and pool run again on the same
+//!    emulator, against their first run: wall time, reads, writes (which must be 0) ([`chain`]).
 
+mod chain;
 mod deploy;
 mod local;
 mod upload;
@@ -83,6 +86,9 @@ struct Args {
     /// Skip benchmark 4.
     #[arg(long)]
     skip_wait: bool,
+    /// Skip benchmark 5.
+    #[arg(long)]
+    skip_chain: bool,
 }
 
 fn main() -> ExitCode {
@@ -164,6 +170,16 @@ fn run(args: Args) -> Result<(), BoxError> {
         let rounds = wait::emulated::run(&runtime, &azurite, &parameters, &work.join("wait"), settings)?;
         wait::emulated_section(settings, &rounds, &mut line);
         wait::simulated_section(args.wait_simulated, &mut line);
+    }
+    if !args.skip_chain {
+        let output = std::process::Command::new(&agentpool)
+            .args(["plan", "--offline", "--output", "json", "--parameters"])
+            .arg(&parameters)
+            .current_dir(&root)
+            .output()?;
+        let plan: Value = serde_json::from_slice(&output.stdout)?;
+        let steps = chain::run(&runtime, &azurite, &agentpool, &root, &parameters, &plan, &work.join("chain"))?;
+        chain::section(&steps, &mut line);
     }
     line(String::new());
     line(format!(

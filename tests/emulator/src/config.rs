@@ -127,6 +127,12 @@ pub struct Config {
     #[arg(long = "caller-role", value_name = "ROLE", value_parser = CallerRole::parse, default_value = "Owner")]
     pub caller_role: Vec<CallerRole>,
 
+    /// A subnet that exists from the start, `<subnet id>=<address prefix>` (repeatable): its resource
+    /// group, virtual network (the prefix widened to a /16) and the subnet, private
+    /// (`defaultOutboundAccess: false`); only what is missing is made.
+    #[arg(long = "subnet", value_name = "ID=PREFIX", value_parser = crate::kinds::network::seed::SubnetSeed::parse)]
+    pub subnets: Vec<crate::kinds::network::seed::SubnetSeed>,
+
     /// What the subscription offers: registered providers, regions, quotas, VM sizes.
     #[command(flatten)]
     pub offer: OfferSettings,

@@ -78,6 +78,9 @@ pub enum ServerError {
     /// The client's role assignments (`--caller-role`) could not be made.
     #[error("cannot give the client its roles (--caller-role): {0}")]
     CallerRoles(crate::arm::error::ArmError),
+    /// A seeded subnet (`--subnet`) could not be made.
+    #[error("cannot make the seeded subnets (--subnet): {0}")]
+    Subnets(crate::arm::error::ArmError),
 }
 
 /// What the ready line tells clients.
@@ -108,8 +111,9 @@ pub struct ReadyInfo {
 
 impl ReadyInfo {
     /// The environment that points agentpool (the binary, or agentpool-core's `from_vars`
-    /// functions) at this emulator, trusting the CAs in `ca_bundle` (the emulator's, and
-    /// Azurite's when blobs go there).
+    /// functions) at this emulator — Resource Manager, Entra, and its Azure DevOps organization
+    /// with the PAT — trusting the CAs in `ca_bundle` (the emulator's, and Azurite's when blobs
+    /// go there).
     pub fn client_vars(&self, ca_bundle: &std::path::Path) -> std::collections::BTreeMap<String, String> {
         [
             ("AGENTPOOL_ARM_ENDPOINT", self.arm_endpoint.clone()),
@@ -120,6 +124,8 @@ impl ReadyInfo {
             ("AZURE_CLIENT_SECRET", self.client_secret.clone()),
             ("AZURE_SUBSCRIPTION_ID", self.subscription_id.clone()),
             ("AGENTPOOL_CREDENTIAL", "client-secret".to_owned()),
+            ("AGENTPOOL_DEVOPS_URL", self.devops_url.clone()),
+            ("AZURE_DEVOPS_EXT_PAT", self.devops_pat.clone()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -200,6 +206,7 @@ impl Emulator {
             config,
         });
         crate::authz::caller::seed(&app).map_err(ServerError::CallerRoles)?;
+        crate::kinds::network::seed::seed(&app).map_err(ServerError::Subnets)?;
         seed_devops(&app);
         let ready = ReadyInfo {
             arm_endpoint: endpoint.clone(),

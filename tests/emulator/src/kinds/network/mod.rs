@@ -25,6 +25,7 @@ pub mod nat_gateways;
 pub mod public_ip_prefixes;
 pub mod public_ips;
 pub mod refs;
+pub mod seed;
 pub mod subnets;
 pub mod virtual_networks;
 
