@@ -111,8 +111,17 @@ pub async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
         branch: args.branch.as_deref(),
         ..Inputs::default()
     };
-    let desired = render(&loaded, &args.selection, inputs)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    // The template's name hashes its scripts' URLs: those of the storage account as Azure has it.
+    let p = &loaded.parameters;
+    let account_id = agentpool_core::resources::resource_id(
+        subscription,
+        &p.resource_group_name,
+        &agentpool_core::resources::storage_account::KIND,
+        &p.storage_account_name,
+    );
+    let endpoint = crate::image::blob_endpoint(&azure, &account_id, &p.storage_account_name).await.ok();
+    let desired = render(&loaded, &args.selection, Inputs { blob_endpoint: endpoint.as_deref(), ..inputs })?;
     let mut plans = Vec::new();
     let scoped = |stage: Stage| match args.scope {
         Scope::All => true,
@@ -128,7 +137,12 @@ pub async fn plan_live(args: PlanArgs) -> Result<(), Failure> {
     if let Some(template) = desired.find(&image_template::KIND).filter(|_| scoped(Stage::Image)) {
         eprintln!("== {} — {}", Stage::Image.title(), Stage::Image.deployed_by());
         let exists = azure.client.get(&template.id, image_template::KIND.api_version).await.ok().flatten().is_some();
-        let what = if exists { "exists: the next build reuses it" } else { "is new: the next build creates it" };
+        let what = match (exists, desired.image_version.is_some()) {
+            (false, _) => "is new: the next build creates it",
+            // Templates are immutable and name the version a build of ours distributes.
+            (true, true) => "exists: the next build recreates it for its new version number",
+            (true, false) => "exists: the next build runs it again",
+        };
         eprintln!("  image template {} {what}", template.name);
     }
 
