@@ -176,6 +176,10 @@ fn a_new_image_is_one_patch_of_the_scale_set_and_roll_idle_replaces_idle_agents_
     assert!(!replaced.is_empty() && !replaced.contains(&job["nodeId"].as_i64().unwrap()), "{written:?}\n{text}");
     let line = format!("roll: {} idle agents replaced, 1 busy on an older image", replaced.len());
     assert!(text.contains(&line), "{text}");
+    let live = session.arm_get(&scale_set, SCALE_SET_API).unwrap();
+    assert_eq!(live["tags"]["__AzureDevOpsElasticPool"], "agents-sbx-linux", "Azure DevOps' tag was reverted");
+    let extension = &live["properties"]["virtualMachineProfile"]["extensionProfile"]["extensions"][0];
+    assert_eq!(extension["name"], "Microsoft.Azure.DevOps.Pipelines.Agent", "the agent extension was removed: {live}");
 
     // The idle agent comes back on the new image; the busy one keeps the old until its job ends.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -232,6 +236,20 @@ fn the_windows_example_registers_its_pool_with_a_prefix_on_its_own_subnet() {
     let extension = &live["properties"]["virtualMachineProfile"]["extensionProfile"]["extensions"][0];
     assert_eq!(extension["properties"]["type"], "TeamServicesAgent", "{live}");
     assert!(live.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").is_none(), "never returned");
+
+    // Azure DevOps reached with the pipeline's job token, then with an Entra token of the Azure
+    // credential, instead of a PAT.
+    let job_token = session.ready.devops_access_token.clone();
+    for (name, token) in [("SYSTEM_ACCESSTOKEN", Some(job_token)), ("Entra", None)] {
+        let mut command = session.command(&["pool", "status", "-e", "sbx", "--os", "windows"]);
+        command.env_remove("AZURE_DEVOPS_EXT_PAT");
+        if let Some(token) = &token {
+            command.env("SYSTEM_ACCESSTOKEN", token);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{name}: {}", stderr(&output));
+        assert!(stdout(&output).starts_with("pool agents-sbx-windows"), "{name}: {}", stdout(&output));
+    }
     traffic::validate(&session);
 }
 
