@@ -208,6 +208,7 @@ const ROLE_ASSIGNMENTS_SPEC: &str =
 const ROLE_DEFINITIONS_SPEC: &str =
     "authorization/resource-manager/Microsoft.Authorization/stable/2022-04-01/authorization-RoleDefinitionsCalls.json";
 const RESOURCES_SPEC: &str = "resources/resource-manager/Microsoft.Resources/stable/2024-07-01/resources.json";
+const NETWORK_SPEC: &str = "network/resource-manager/Microsoft.Network/stable/2024-05-01/virtualNetwork.json";
 const COMPUTE_SPEC: &str =
     "compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/computeRPCommon.json";
 
@@ -233,6 +234,9 @@ fn validate_traffic(session: &Session) {
             ROLE_DEFINITIONS_SPEC
         } else if path.ends_with("/vmsizes") || path.ends_with("/usages") {
             COMPUTE_SPEC
+        } else if path.contains("/microsoft.network/virtualnetworks/") {
+            // The scale set's subnet, read for its outbound access.
+            NETWORK_SPEC
         } else {
             providers.push(exchange);
             continue;
@@ -244,6 +248,7 @@ fn validate_traffic(session: &Session) {
         (ROLE_DEFINITIONS_SPEC, &["Permissions_ListForResourceGroup", "RoleDefinitions_Get"]),
         (COMPUTE_SPEC, &["Usage_List", "VirtualMachineSizes_List"]),
         (RESOURCES_SPEC, &["ResourceGroups_Get"]),
+        (NETWORK_SPEC, &["Subnets_Get"]),
     ];
     let runs = support::parallel_map(expected.to_vec(), |(spec, operations)| {
         let dir = session.dir.join("oav").join(spec.rsplit('/').next().unwrap_or(spec));

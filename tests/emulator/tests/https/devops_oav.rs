@@ -19,6 +19,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::devops_support::{basic, create_pool, eventually, nodes, pool_body, scale_set, SetSpec};
+use crate::oav::run_oav;
 use crate::support::{cleanup, oav, specs_dir, temp_dir, Harness};
 
 /// Every Azure DevOps operation the emulator serves, with valid requests and `api-version=7.1` in the query.
@@ -56,23 +57,6 @@ async fn flow(h: &Harness) {
     let node = nodes.body["value"][0]["id"].as_i64().unwrap();
     ok(&h.ado(Method::PATCH, &format!("{elastic}/nodes/{node}"), Some(json!({"state": "pendingDelete"}))).await);
     ok(&h.ado(Method::GET, &format!("{elastic}/logs?$top=10"), None).await);
-}
-
-/// Runs oav over `traffic` against `spec`; returns its JSON report.
-pub fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
-    let output = std::process::Command::new(oav())
-        .arg("validate-traffic")
-        .arg(traffic)
-        .arg(spec)
-        .args(["--report", ""])
-        .arg("--jsonReport")
-        .arg(report)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run oav at {}: {e} (run `npm ci` in tests/node)", oav().display()));
-    let text = std::fs::read_to_string(report).unwrap_or_else(|e| {
-        panic!("oav wrote no report ({e}); exit {:?}\n{}", output.status, String::from_utf8_lossy(&output.stdout))
-    });
-    serde_json::from_str(&text).expect("oav JSON report")
 }
 
 /// Microsoft's Rust client against the emulator (its requests carry `api-version=7.1-preview` and `//contoso`),

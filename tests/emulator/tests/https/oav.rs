@@ -83,7 +83,8 @@ async fn flow(h: &Harness) {
     ok(&h.wait_location(&r.header("location").unwrap()).await);
 }
 
-fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
+/// Runs oav over `traffic` against `spec`; returns its JSON report.
+pub fn run_oav(traffic: &Path, spec: &Path, report: &Path) -> Value {
     let output = Command::new(oav())
         .arg("validate-traffic")
         .arg(traffic)

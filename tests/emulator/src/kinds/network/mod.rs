@@ -66,6 +66,23 @@ pub fn invalid_reference(referenced: &str, by: &str) -> ArmError {
     )
 }
 
+/// The members a public IP address or prefix PUT takes.
+pub const PUBLIC_ADDRESS_MEMBERS: [&str; 6] = ["location", "tags", "properties", "sku", "zones", "extendedLocation"];
+
+/// The body as written: only the `top` members (what the resource's PUT takes), its `properties` without
+/// the `read_only` ones a client may have sent back (Azure ignores them: the resource's own are set later).
+pub fn writable(mut body: Value, top: &[&str], read_only: &[&str]) -> Value {
+    if let Some(map) = body.as_object_mut() {
+        map.retain(|k, _| top.contains(&k.as_str()));
+    }
+    if let Some(props) = body.get_mut("properties").and_then(Value::as_object_mut) {
+        for member in read_only {
+            props.remove(*member);
+        }
+    }
+    body
+}
+
 /// A new weak etag.
 pub fn new_etag() -> Value {
     json!(format!("W/\"{}\"", uuid::Uuid::new_v4()))

@@ -247,16 +247,12 @@ impl ResourceKind for NatGateways {
         ))
     }
 
-    fn build(&self, _target: &Target, _env: &Env<'_>, mut body: Value, existing: Option<&Resource>) -> Value {
-        if let Some(map) = body.as_object_mut() {
-            map.retain(|k, _| matches!(k.as_str(), "location" | "tags" | "properties" | "sku" | "zones"));
-        }
+    fn build(&self, _target: &Target, _env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
+        let top = ["location", "tags", "properties", "sku", "zones"];
+        let mut body = super::writable(body, &top, &["provisioningState", "subnets", "resourceGuid"]);
         default(body.as_object_mut().expect("validated object"), "sku", json!({ "name": "Standard" }));
         let subnets = existing_at(existing, "properties.subnets").cloned();
         let props = object(&mut body, "properties");
-        for read_only in ["provisioningState", "subnets", "resourceGuid"] {
-            props.remove(read_only);
-        }
         default(props, "idleTimeoutInMinutes", json!(4));
         if let Some(subnets) = subnets {
             props.insert("subnets".into(), subnets);

@@ -102,19 +102,12 @@ impl ResourceKind for PublicIpPrefixes {
         }
     }
 
-    fn build(&self, target: &Target, _env: &Env<'_>, mut body: Value, existing: Option<&Resource>) -> Value {
-        if let Some(map) = body.as_object_mut() {
-            map.retain(|k, _| {
-                matches!(k.as_str(), "location" | "tags" | "properties" | "sku" | "zones" | "extendedLocation")
-            });
-        }
+    fn build(&self, target: &Target, _env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
+        let read_only =
+            ["provisioningState", "ipPrefix", "publicIPAddresses", "natGateway", "loadBalancerFrontendIpConfiguration"];
+        let mut body = super::writable(body, &super::PUBLIC_ADDRESS_MEMBERS, &read_only);
         default(body.as_object_mut().expect("validated object"), "sku", json!({ "name": "Standard" }));
         let props = object(&mut body, "properties");
-        for read_only in
-            ["provisioningState", "ipPrefix", "publicIPAddresses", "natGateway", "loadBalancerFrontendIpConfiguration"]
-        {
-            props.remove(read_only);
-        }
         default(props, "publicIPAddressVersion", json!("IPv4"));
         default(props, "ipTags", json!([]));
         let length = props["prefixLength"].as_u64().unwrap_or(28) as u8;

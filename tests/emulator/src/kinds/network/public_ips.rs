@@ -102,18 +102,12 @@ impl ResourceKind for PublicIpAddresses {
         }
     }
 
-    fn build(&self, target: &Target, _env: &Env<'_>, mut body: Value, existing: Option<&Resource>) -> Value {
-        if let Some(map) = body.as_object_mut() {
-            map.retain(|k, _| {
-                matches!(k.as_str(), "location" | "tags" | "properties" | "sku" | "zones" | "extendedLocation")
-            });
-        }
+    fn build(&self, target: &Target, _env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
+        let read_only = ["provisioningState", "ipConfiguration", "natGateway", "ipAddress"];
+        let mut body = super::writable(body, &super::PUBLIC_ADDRESS_MEMBERS, &read_only);
         default(body.as_object_mut().expect("validated object"), "sku", json!({ "name": "Basic" }));
         let standard = body["sku"]["name"] == "Standard";
         let props = object(&mut body, "properties");
-        for read_only in ["provisioningState", "ipConfiguration", "natGateway", "ipAddress"] {
-            props.remove(read_only);
-        }
         default(props, "publicIPAddressVersion", json!("IPv4"));
         default(props, "publicIPAllocationMethod", json!(if standard { "Static" } else { "Dynamic" }));
         default(props, "idleTimeoutInMinutes", json!(4));

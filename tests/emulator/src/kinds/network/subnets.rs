@@ -146,17 +146,9 @@ pub fn links(props: &Value) -> Vec<Link> {
 
 /// The stored body of a subnet: only what the client sent (a PUT replaces the subnet), plus the
 /// read-only members.
-pub fn normalize(mut body: Value) -> Value {
-    if let Some(map) = body.as_object_mut() {
-        map.retain(|k, _| k == "properties");
-    }
-    if let Some(props) = body["properties"].as_object_mut() {
-        for read_only in
-            ["provisioningState", "ipConfigurations", "privateEndpoints", "purpose", "resourceNavigationLinks"]
-        {
-            props.remove(read_only);
-        }
-    }
+pub fn normalize(body: Value) -> Value {
+    let read_only = ["provisioningState", "ipConfigurations", "privateEndpoints", "purpose", "resourceNavigationLinks"];
+    let mut body = super::writable(body, &["properties"], &read_only);
     body["etag"] = new_etag();
     body
 }

@@ -144,10 +144,8 @@ impl ResourceKind for VirtualNetworks {
         ids.iter().try_for_each(|id| subnets::check_not_in_use(store, id))
     }
 
-    fn build(&self, target: &Target, _env: &Env<'_>, mut body: Value, existing: Option<&Resource>) -> Value {
-        if let Some(map) = body.as_object_mut() {
-            map.retain(|k, _| matches!(k.as_str(), "location" | "tags" | "properties" | "extendedLocation"));
-        }
+    fn build(&self, target: &Target, _env: &Env<'_>, body: Value, existing: Option<&Resource>) -> Value {
+        let mut body = super::writable(body, &["location", "tags", "properties", "extendedLocation"], &[]);
         let built: Vec<Value> = inline_subnets(&body)
             .into_iter()
             .map(|subnet| {
