@@ -64,10 +64,17 @@ AZURITE_ACCOUNTS="$accounts" tests/node/node_modules/.bin/azurite-blob --blobHos
 pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$azurite_port") 2>/dev/null && break; sleep 0.1; done
 
-export AGENTPOOL_ARM_ENDPOINT="$(ready armEndpoint)" AZURE_AUTHORITY_HOST="$(ready authorityHost)" \
-  AGENTPOOL_CA_FILE="$(ready caFile)" AZURE_TENANT_ID="$(ready tenantId)" AZURE_SUBSCRIPTION_ID="$(ready subscriptionId)" \
-  AZURE_CLIENT_ID="$(ready clientId)" AZURE_CLIENT_SECRET="$(ready clientSecret)" \
-  AGENTPOOL_DEVOPS_URL="$(ready devopsUrl)" AZURE_DEVOPS_EXT_PAT="$(ready devopsPat)"
+AGENTPOOL_ARM_ENDPOINT="$(ready armEndpoint)"
+AZURE_AUTHORITY_HOST="$(ready authorityHost)"
+AGENTPOOL_CA_FILE="$(ready caFile)"
+AZURE_TENANT_ID="$(ready tenantId)"
+AZURE_SUBSCRIPTION_ID="$(ready subscriptionId)"
+AZURE_CLIENT_ID="$(ready clientId)"
+AZURE_CLIENT_SECRET="$(ready clientSecret)"
+AGENTPOOL_DEVOPS_URL="$(ready devopsUrl)"
+AZURE_DEVOPS_EXT_PAT="$(ready devopsPat)"
+export AGENTPOOL_ARM_ENDPOINT AZURE_AUTHORITY_HOST AGENTPOOL_CA_FILE AZURE_TENANT_ID AZURE_SUBSCRIPTION_ID \
+  AZURE_CLIENT_ID AZURE_CLIENT_SECRET AGENTPOOL_DEVOPS_URL AZURE_DEVOPS_EXT_PAT
 
 echo "== agentpool plan ${selection[*]}  (emulator $AGENTPOOL_ARM_ENDPOINT, Azure DevOps $AGENTPOOL_DEVOPS_URL)"
 "$bin/agentpool" plan "${selection[@]}" 2>&1 | tee "$work/plan.log"
