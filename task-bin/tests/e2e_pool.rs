@@ -195,6 +195,12 @@ fn a_new_image_is_one_patch_of_the_scale_set_and_roll_idle_replaces_idle_agents_
         assert!(std::time::Instant::now() < deadline, "the rollout did not converge:\n{text}");
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
+    // The scale set's view: the busy agent's machine is the one behind the model.
+    let instances = stdout(&run(&session, &["scaleset", "status", "--parameters", path]));
+    let behind: Vec<&str> = instances.lines().filter(|l| l.ends_with("(behind the model)")).collect();
+    assert_eq!(behind.len(), 1, "{instances}");
+    assert!(behind[0].contains(&old_number), "{instances}");
+    assert!(instances.lines().next().is_some_and(|l| l.ends_with("1 behind the model")), "{instances}");
     // The old version stays while an agent runs it.
     let cleanup = run(&session, &["image", "cleanup", "--parameters", path, "--keep", "1", "--older-than-days", "0"]);
     assert!(!stdout(&cleanup).contains(&format!("/versions/{old_number} ")), "{}", stdout(&cleanup));
