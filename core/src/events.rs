@@ -45,6 +45,16 @@ pub enum Event {
     Failed { kind: String, name: String, error: String },
     /// A resource was not attempted because something it needs failed.
     Skipped { kind: String, name: String, because: String },
+    /// An image build's run reached another state (`Running`, `Succeeded`, …) or sub-state
+    /// (`Customizing`, `Distributing`, …).
+    RunState { template: String, state: String, sub_state: String },
+    /// One line of the build's customization log, as it grows.
+    LogLine(String),
+    /// Something that goes on without what it says is missing (a log that cannot be read).
+    Warning(String),
+    /// A value the next step takes (`imageTemplateName`, `imageVersionId`, `poolId`): printed as
+    /// `name=value` on a terminal, a pipeline output variable in a task.
+    Output { name: String, value: String },
     /// Free text for the log.
     Note(String),
 }

@@ -217,7 +217,7 @@ pub async fn build_image(
         .map_err(|e| Failure::Operation(format!("reading the build's image version: {e}")))?,
     };
     if let Some(version) = &produced {
-        println!("imageVersionId={version}");
+        crate::progress::output("imageVersionId", version);
     }
     Ok(produced)
 }

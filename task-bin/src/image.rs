@@ -41,8 +41,8 @@ pub async fn blob_endpoint(azure: &Azure, account_id: &str, account: &str) -> Re
 /// Starts the build of `desired` (rendered with the live blob endpoint); prints its outputs.
 pub async fn build(azure: &Azure, desired: &DesiredState, container_url: &str) -> Result<StartedBuild, Failure> {
     let started = image::start(&azure.client, &azure.blobs, desired, container_url, &Terminal).await?;
-    println!("imageTemplateName={}", started.template_name);
-    println!("imageTemplateResourceGroup={}", started.resource_group);
+    crate::progress::output("imageTemplateName", &started.template_name);
+    crate::progress::output("imageTemplateResourceGroup", &started.resource_group);
     Ok(started)
 }
 

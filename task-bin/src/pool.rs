@@ -38,7 +38,7 @@ pub async fn register(azure: &Azure, devops: &DevOps, desired: &DesiredState) ->
     let pool = devops.find_pool(&planned.name).await.map_err(devops_failure)?.ok_or_else(|| {
         Failure::Operation(format!("agent pool {} is not there after it was registered", planned.name))
     })?;
-    println!("poolId={}", pool.id);
+    crate::progress::output("poolId", pool.id);
     eprintln!(
         "agent pool: {} of 1 changed, {} writes to Azure DevOps, {:.1} s",
         converged.report.written.len(),

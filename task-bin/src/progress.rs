@@ -10,10 +10,20 @@ use agentpool_core::plan::DesiredResource;
 pub struct Terminal;
 
 impl EventSink for Terminal {
+    /// Outputs go to stdout (what a script reads), everything else to stderr.
     fn emit(&self, event: Event) {
         let line = render(&event);
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        if matches!(event, Event::Output { .. }) {
+            let _ = writeln!(std::io::stdout().lock(), "{line}");
+        } else {
+            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        }
     }
+}
+
+/// Emits `name=value` as an output of the step.
+pub fn output(name: &str, value: impl std::fmt::Display) {
+    Terminal.emit(Event::Output { name: name.to_owned(), value: value.to_string() });
 }
 
 /// The line for one event.
@@ -40,7 +50,13 @@ pub fn render(event: &Event) -> String {
         Event::Uploaded { blob, sent: false, .. } => format!("= unchanged {blob} (same MD5)"),
         Event::Failed { kind, name, error } => format!("✗ {} {name}: {error}", short_kind(kind)),
         Event::Skipped { kind, name, because } => format!("- skipped {} {name}: it needs {because}", short_kind(kind)),
-        Event::Note(text) => text.clone(),
+        Event::RunState { template, state, sub_state } => {
+            let sub = if sub_state.is_empty() { String::new() } else { format!(" ({sub_state})") };
+            format!("image build of {template}: {state}{sub}")
+        }
+        Event::LogLine(line) => format!("  | {line}"),
+        Event::Warning(text) | Event::Note(text) => text.clone(),
+        Event::Output { name, value } => format!("{name}={value}"),
     }
 }
 
@@ -131,6 +147,26 @@ mod tests {
             changes: vec!["properties.allowBlobPublicAccess: true → false".into()],
         });
         assert_eq!(line, "~ update    storage account stagents\n      properties.allowBlobPublicAccess: true → false");
+    }
+
+    #[test]
+    fn build_states_log_lines_warnings_and_outputs_read_as_before() {
+        let state = |sub: &str| Event::RunState {
+            template: "it-agents-sbx-linux-1b4a4e81".into(),
+            state: "Running".into(),
+            sub_state: sub.into(),
+        };
+        assert_eq!(render(&state("Customizing")), "image build of it-agents-sbx-linux-1b4a4e81: Running (Customizing)");
+        assert_eq!(render(&state("")), "image build of it-agents-sbx-linux-1b4a4e81: Running");
+        assert_eq!(
+            render(&Event::LogLine("[PACKER] ==> azure-arm: Provisioning with shell script".into())),
+            "  | [PACKER] ==> azure-arm: Provisioning with shell script"
+        );
+        assert_eq!(render(&Event::Output { name: "poolId".into(), value: "10".into() }), "poolId=10");
+        assert_eq!(
+            render(&Event::Warning("cannot read the build log: 403 — following the build without its log".into())),
+            "cannot read the build log: 403 — following the build without its log"
+        );
     }
 
     fn resource(kind: &'static str, name: &str, id: &str, summary: Option<&str>) -> DesiredResource {

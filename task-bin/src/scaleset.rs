@@ -62,7 +62,7 @@ pub async fn deploy(azure: &Azure, desired: &DesiredState, parallelism: usize) -
         println!("{}", resource.id);
     }
     if let Some(image) = desired.find(&scale_set::KIND).and_then(|s| instances::model_image(&s.body)) {
-        println!("scaleSetImage={image}");
+        crate::progress::output("scaleSetImage", image);
     }
     eprintln!(
         "scale set: {} of {} resources changed, {} writes to Azure, {:.1} s",

@@ -140,9 +140,11 @@ pub async fn wait(
         if (status.run_state.as_str(), status.run_sub_state.as_str())
             != (last.run_state.as_str(), last.run_sub_state.as_str())
         {
-            let sub =
-                if status.run_sub_state.is_empty() { String::new() } else { format!(" ({})", status.run_sub_state) };
-            sink.emit(Event::Note(format!("image build of {name}: {}{sub}", status.run_state)));
+            sink.emit(Event::RunState {
+                template: name.clone(),
+                state: status.run_state.clone(),
+                sub_state: status.run_sub_state.clone(),
+            });
         }
         let started = match started_at(&template) {
             Some(t) if !stale => clock.of_reported(t),
@@ -216,9 +218,9 @@ async fn follow_log(
         return;
     }
     match log.new_lines(client, template, run).await {
-        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
+        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::LogLine(line))),
         Err(why) => {
-            sink.emit(Event::Note(format!("{why} — following the build without its log")));
+            sink.emit(Event::Warning(format!("{why} — following the build without its log")));
             log.unavailable = Some(why);
         }
     }
@@ -237,9 +239,9 @@ async fn finish_log(
         return;
     }
     match log.finish(client, template, run, message).await {
-        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::Note(format!("  | {line}")))),
+        Ok(lines) => lines.into_iter().for_each(|line| sink.emit(Event::LogLine(line))),
         Err(why) => {
-            sink.emit(Event::Note(format!("{why} — the build's log is not shown")));
+            sink.emit(Event::Warning(format!("{why} — the build's log is not shown")));
             log.unavailable = Some(why);
         }
     }
@@ -254,7 +256,7 @@ pub async fn remember(client: &ArmClient, template_id: &str, finished: &Finished
     tags.insert(history::TAG.to_owned(), Value::String(history.to_tag()));
     let body = serde_json::json!({ "tags": tags });
     if let Err(error) = client.patch(template_id, image_template::KIND.api_version, &body).await {
-        sink.emit(Event::Note(format!("could not record the build's duration on the template: {error}")));
+        sink.emit(Event::Warning(format!("could not record the build's duration on the template: {error}")));
     }
 }
 
