@@ -11,6 +11,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Build agent images with Azure VM Image Builder and run them as Azure DevOps scale-set agent pools"
 )]
 pub struct Cli {
+    /// How progress is written: terminal, or azure-pipelines (logging commands: issues, output
+    /// variables, progress). Default: azure-pipelines inside a pipeline (TF_BUILD=True).
+    #[arg(long, global = true, value_enum, env = "AGENTPOOL_LOG_FORMAT")]
+    pub log_format: Option<crate::progress::LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -13,6 +13,7 @@ mod preflight;
 mod progress;
 mod render;
 mod scaleset;
+mod vso;
 
 use std::process::ExitCode;
 
@@ -40,10 +41,16 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    progress::set_format(cli.log_format);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{failure}");
+            match progress::format() {
+                progress::LogFormat::Terminal => eprintln!("{failure}"),
+                progress::LogFormat::AzurePipelines => {
+                    vso::failure(&failure.to_string()).iter().for_each(|l| println!("{l}"))
+                }
+            }
             ExitCode::from(failure.exit_code())
         }
     }

@@ -9,10 +9,47 @@ use agentpool_core::plan::DesiredResource;
 /// Writes events as readable lines to stderr.
 pub struct Terminal;
 
+/// How progress is written: for a person, or with Azure Pipelines logging commands too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Terminal,
+    AzurePipelines,
+}
+
+static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// Chooses the format for the whole run: the one given, else Azure Pipelines' inside a pipeline
+/// (the agent sets `TF_BUILD=True`), else the terminal's.
+pub fn set_format(given: Option<LogFormat>) {
+    let in_pipeline = std::env::var("TF_BUILD").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let chosen = given.unwrap_or(if in_pipeline { LogFormat::AzurePipelines } else { LogFormat::Terminal });
+    let _ = FORMAT.set(chosen);
+}
+
+/// The run's format.
+pub fn format() -> LogFormat {
+    FORMAT.get().copied().unwrap_or(LogFormat::Terminal)
+}
+
 impl EventSink for Terminal {
-    /// Outputs go to stdout (what a script reads), everything else to stderr.
+    /// Outputs go to stdout (what a script reads), everything else to stderr; logging commands,
+    /// in a pipeline, to stdout, where the agent reads them.
     fn emit(&self, event: Event) {
         let line = render(&event);
+        let keep = match format() {
+            LogFormat::Terminal => true,
+            LogFormat::AzurePipelines => {
+                let (commands, keep) = crate::vso::commands(&event, &line);
+                let mut out = std::io::stdout().lock();
+                for command in commands {
+                    let _ = writeln!(out, "{command}");
+                }
+                keep
+            }
+        };
+        if !keep {
+            return;
+        }
         if matches!(event, Event::Output { .. }) {
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         } else {

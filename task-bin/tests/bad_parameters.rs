@@ -125,3 +125,21 @@ fn unknown_environment_and_os_are_usage_errors() {
         "--environment: unknown environment 'qa' — use one of sbx, dev, int, prd\n"
     );
 }
+
+#[test]
+fn in_a_pipeline_each_problem_is_an_error_issue_of_the_run() {
+    let file = "tests/fixtures/bad-parameters/21-several-problems-at-once.json";
+    let output = Command::new(env!("CARGO_BIN_EXE_agentpool"))
+        .args(["validate", file])
+        .current_dir(workspace())
+        .env("TF_BUILD", "True")
+        .env("AGENTPOOL_ARM_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .expect("agentpool runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = std::fs::read_to_string(workspace().join(file).with_extension("expected")).unwrap();
+    let issues: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("##vso[task.logissue type=error;]")).collect();
+    assert_eq!(issues, expected.lines().collect::<Vec<_>>(), "{stdout}");
+    assert!(output.stderr.is_empty(), "said once, as issues: {}", String::from_utf8_lossy(&output.stderr));
+}

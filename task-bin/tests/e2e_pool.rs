@@ -243,6 +243,14 @@ fn the_windows_example_registers_its_pool_with_a_prefix_on_its_own_subnet() {
     assert_eq!(extension["properties"]["type"], "TeamServicesAgent", "{live}");
     assert!(live.pointer("/properties/virtualMachineProfile/osProfile/adminPassword").is_none(), "never returned");
 
+    // Inside a pipeline, the pool's id is an output variable of the step.
+    let mut command = session.command(&["pool", "register", "-e", "sbx", "--os", "windows"]);
+    let output = command.env("TF_BUILD", "True").output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let id = pool["poolId"].as_i64().unwrap();
+    let variable = format!("##vso[task.setvariable variable=poolId;isOutput=true;]{id}");
+    assert!(stdout(&output).lines().any(|l| l == variable), "{}", stdout(&output));
+
     // Azure DevOps reached with the pipeline's job token, then with an Entra token of the Azure
     // credential, instead of a PAT.
     let job_token = session.ready.devops_access_token.clone();

@@ -48,6 +48,9 @@ pub struct BlobDataPlane {
     client: reqwest::Client,
 }
 
+/// Tries of a container creation whose request did not get through.
+const SEND_ATTEMPTS: u32 = 3;
+
 impl BlobDataPlane {
     /// A client trusting the certificates in `ca_file` only.
     pub fn new(ca_file: &Path) -> Result<Self, DataPlaneError> {
@@ -80,15 +83,28 @@ impl BlobDataPlane {
         token: &str,
     ) -> Result<(), DataPlaneError> {
         let url = format!("{}/{container}?restype=container", blob_endpoint.trim_end_matches('/'));
-        let response = self
-            .client
-            .put(&url)
-            .bearer_auth(token)
-            .header("x-ms-version", BLOB_API_VERSION)
-            .header("content-length", "0")
-            .send()
-            .await
-            .map_err(|e| DataPlaneError::Request { url: url.clone(), message: e.to_string() })?;
+        // Creating a container is idempotent: a request that did not get through (a pooled
+        // connection the blob service closed meanwhile) is sent again, as a storage client does.
+        let mut attempt = 1;
+        let response = loop {
+            let sent = self
+                .client
+                .put(&url)
+                .bearer_auth(token)
+                .header("x-ms-version", BLOB_API_VERSION)
+                .header("content-length", "0")
+                .send()
+                .await;
+            match sent {
+                Err(e) if attempt < SEND_ATTEMPTS && (e.is_connect() || e.is_request()) => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => {
+                    break other.map_err(|e| DataPlaneError::Request { url: url.clone(), message: e.to_string() })?
+                }
+            }
+        };
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::CONFLICT {
             return Ok(());

@@ -329,8 +329,10 @@ pub fn fault_response(fault: Fault, subscription: &str) -> Option<Response> {
             "Encountered internal server error (injected by the emulator).".to_string(),
         ),
         Fault::Drop => {
+            // The client never sees it (the connection drops); the traffic record says it was injected.
             let mut response = StatusCode::INTERNAL_SERVER_ERROR.into_response();
             response.extensions_mut().insert(DropConnection);
+            response.headers_mut().insert(INJECTED_HEADER, HeaderValue::from_static("true"));
             return Some(response);
         }
         Fault::Lost(Some(status)) => return fault_response(Fault::ServerError(status), subscription),
