@@ -216,14 +216,21 @@ pub enum PoolCommand {
     Status(StatusArgs),
 }
 
+/// The parameter file, Azure and Azure DevOps a scale set or pool command reaches.
 #[derive(Debug, Args)]
-pub struct PoolRegisterArgs {
+pub struct PoolTarget {
     #[command(flatten)]
     pub selection: ParameterSelection,
     #[command(flatten)]
     pub azure: AzureArgs,
     #[command(flatten)]
     pub devops: DevOpsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PoolRegisterArgs {
+    #[command(flatten)]
+    pub target: PoolTarget,
     /// Ask Azure DevOps to replace the idle agents still on an older image (never a busy one).
     #[arg(long)]
     pub roll_idle: bool,
@@ -232,11 +239,7 @@ pub struct PoolRegisterArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     #[command(flatten)]
-    pub selection: ParameterSelection,
-    #[command(flatten)]
-    pub azure: AzureArgs,
-    #[command(flatten)]
-    pub devops: DevOpsArgs,
+    pub target: PoolTarget,
     /// Wait up to this many minutes until every agent runs the scale set's image and the
     /// standby agents are idle (pool status), or every instance has the latest model (scale set status).
     #[arg(long)]

@@ -11,8 +11,8 @@ use agentpool_core::plan::DevOpsIds;
 
 use crate::cli::{
     CleanupArgs, Cli, Command, DeployArgs, FollowArgs, ImageCommand, InfraCommand, NatCommand, NatPlanArgs,
-    OutputFormat, ParameterSelection, PlanArgs, PoolCommand, PoolRegisterArgs, PreflightArgs, ScalesetCommand,
-    ScalesetDeployArgs, SchemaArgs, StatusArgs, ValidateArgs, WaitArgs,
+    OutputFormat, ParameterSelection, PlanArgs, PoolCommand, PoolRegisterArgs, PoolTarget, PreflightArgs,
+    ScalesetCommand, ScalesetDeployArgs, SchemaArgs, StatusArgs, ValidateArgs, WaitArgs,
 };
 use crate::deploy::{self, Azure};
 use crate::image;
@@ -272,38 +272,43 @@ async fn scaleset_deploy(args: ScalesetDeployArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The subscription and the loaded parameter file of a scale set or pool command.
+fn reach(target: &PoolTarget) -> Result<(&str, LoadedParameters), Failure> {
+    let subscription = require_subscription(target.azure.subscription.as_deref())?;
+    Ok((subscription, load(&parameter_file(&target.selection)?)?))
+}
+
 async fn scaleset_status(args: StatusArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let loaded = load(&parameter_file(&args.selection)?)?;
+    let (subscription, loaded) = reach(&args.target)?;
     let id = scaleset::scale_set_id(&loaded, subscription).ok_or_else(|| {
         Failure::Usage(format!("{} describes no scale set — add the scaleSet parameter", loaded.display_name))
     })?;
-    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
+    let azure = Azure::from_env(args.target.azure.arm_endpoint.as_deref())?;
     scaleset::status(&azure, &id, args.wait_minutes).await
 }
 
 async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let loaded = load(&parameter_file(&args.selection)?)?;
-    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    chain::register_pool(&azure, &loaded, &args.selection, subscription, args.devops.devops_url.as_deref()).await?;
+    let target = &args.target;
+    let (subscription, loaded) = reach(target)?;
+    let azure = Azure::from_env(target.azure.arm_endpoint.as_deref())?;
+    let devops_url = target.devops.devops_url.as_deref();
+    chain::register_pool(&azure, &loaded, &target.selection, subscription, devops_url).await?;
     if args.roll_idle {
-        chain::roll_idle(&azure, &loaded, subscription, args.devops.devops_url.as_deref()).await?;
+        chain::roll_idle(&azure, &loaded, subscription, devops_url).await?;
     }
     Ok(())
 }
 
 async fn pool_status(args: StatusArgs) -> Result<(), Failure> {
-    let subscription = require_subscription(args.azure.subscription.as_deref())?;
-    let loaded = load(&parameter_file(&args.selection)?)?;
+    let (subscription, loaded) = reach(&args.target)?;
     let (Some(spec), Some(id)) = (&loaded.parameters.agent_pool, scaleset::scale_set_id(&loaded, subscription)) else {
         return Err(Failure::Usage(format!(
             "{} describes no agent pool — add the scaleSet and agentPool parameters",
             loaded.display_name
         )));
     };
-    let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    let devops = azure.devops(&spec.organization_url, args.devops.devops_url.as_deref())?;
+    let azure = Azure::from_env(args.target.azure.arm_endpoint.as_deref())?;
+    let devops = azure.devops(&spec.organization_url, args.target.devops.devops_url.as_deref())?;
     pool::show_status(&azure, &devops, spec, &id, args.wait_minutes).await
 }
 
