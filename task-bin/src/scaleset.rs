@@ -5,24 +5,19 @@ use agentpool_core::agents::instances;
 use agentpool_core::image::versions;
 use agentpool_core::params::LoadedParameters;
 use agentpool_core::plan::{DesiredState, Stage};
-use agentpool_core::resources::{self, gallery, gallery_image, scale_set};
+use agentpool_core::resources::{gallery_image, scale_set};
 
 use crate::deploy::{self, Azure};
 use crate::Failure;
 
 /// The image definition's id.
 pub fn definition_id(loaded: &LoadedParameters, subscription: &str) -> String {
-    let p = &loaded.parameters;
-    let gallery = resources::resource_id(subscription, &p.resource_group_name, &gallery::KIND, &p.gallery_name);
-    gallery_image::id(&gallery, &p.image_definition.name)
+    gallery_image::id_of(subscription, &loaded.parameters)
 }
 
 /// The scale set's id, when the parameters describe one.
 pub fn scale_set_id(loaded: &LoadedParameters, subscription: &str) -> Option<String> {
-    let p = &loaded.parameters;
-    let spec = p.scale_set.as_ref()?;
-    let group = p.scale_set_resource_group().unwrap_or(&p.resource_group_name);
-    Some(resources::resource_id(subscription, group, &scale_set::KIND, &spec.name))
+    scale_set::id_of(subscription, &loaded.parameters)
 }
 
 /// The image version the scale set should boot: `given` (a version id, or a version number of

@@ -98,12 +98,7 @@ pub async fn plan(
     }
 
     // Image versions beyond the newest `keep`, except those a scale set uses.
-    let definition = format!(
-        "{}/providers/Microsoft.Compute/galleries/{}/images/{}",
-        resources::resource_group_id(subscription, group),
-        parameters.gallery_name,
-        parameters.image_definition.name
-    );
+    let definition = gallery_image::id_of(subscription, parameters);
     let mut versions: Vec<(ImageVersion, String)> =
         list_or_empty(client, &format!("{definition}/versions"), gallery_image::KIND.api_version)
             .await?

@@ -49,6 +49,12 @@ pub struct GalleryImageFeature {
     pub value: String,
 }
 
+/// The id of the image definition `p` describes, in `subscription`.
+pub fn id_of(subscription: &str, p: &crate::params::Parameters) -> String {
+    let gallery = super::resource_id(subscription, &p.resource_group_name, &super::gallery::KIND, &p.gallery_name);
+    id(&gallery, &p.image_definition.name)
+}
+
 /// `<gallery id>/images/<name>`.
 pub fn id(gallery_id: &str, name: &str) -> String {
     format!("{gallery_id}/images/{name}")

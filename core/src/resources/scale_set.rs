@@ -180,6 +180,13 @@ pub struct IpConfigurationProperties {
     pub subnet: super::nat_gateway::SubResource,
 }
 
+/// The id of the scale set `p` describes, in `subscription`, when it describes one.
+pub fn id_of(subscription: &str, p: &crate::params::Parameters) -> Option<String> {
+    let spec = p.scale_set.as_ref()?;
+    let group = p.scale_set_resource_group().unwrap_or(&p.resource_group_name);
+    Some(super::resource_id(subscription, group, &KIND, &spec.name))
+}
+
 /// What the scale set is built from.
 #[derive(Debug, Clone)]
 pub struct ScaleSetInputs<'a> {
