@@ -46,7 +46,8 @@ impl Azure {
     pub fn devops(&self, organization_url: &str, override_url: Option<&str>) -> Result<DevOps, Failure> {
         let organization = Organization::parse(override_url.unwrap_or(organization_url))
             .map_err(|e| Failure::Usage(format!("agentPool.organizationUrl: {e}")))?;
-        let auth = DevOpsAuth::choose(|name| std::env::var(name).ok(), self.credential.clone());
+        let auth = DevOpsAuth::choose(|name| std::env::var(name).ok(), self.credential.clone())
+            .map_err(|e| Failure::Usage(e.to_string()))?;
         Ok(DevOps::new(organization, &auth, &self.options))
     }
 }

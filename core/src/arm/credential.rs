@@ -2,16 +2,23 @@
 //! our transport (so the emulator's CA applies to Entra and managed-identity endpoints too).
 //!
 //! Choice, first that applies:
-//! 1. `AGENTPOOL_CREDENTIAL` = `client-secret`, `managed-identity` or `azure-cli` forces a kind.
-//! 2. `AZURE_CLIENT_SECRET` set: a service principal; `AZURE_CLIENT_ID` and `AZURE_TENANT_ID` are
+//! 1. `AGENTPOOL_CREDENTIAL` = `client-secret`, `azure-pipelines`, `managed-identity` or
+//!    `azure-cli` forces a kind.
+//! 2. `AGENTPOOL_SERVICE_CONNECTION_ID` set: an Azure Resource Manager service connection with
+//!    workload identity federation, inside an Azure Pipelines job: the job's OIDC token
+//!    (`SYSTEM_OIDCREQUESTURI`, asked with `SYSTEM_ACCESSTOKEN`) is Entra's client assertion for
+//!    the service principal `AZURE_CLIENT_ID` in `AZURE_TENANT_ID`; all four are then required.
+//!    A new OIDC token is asked for whenever a new access token is needed, so a long build wait
+//!    outlives both tokens' lifetimes.
+//! 3. `AZURE_CLIENT_SECRET` set: a service principal; `AZURE_CLIENT_ID` and `AZURE_TENANT_ID` are
 //!    then required. The authority is `AZURE_AUTHORITY_HOST` (https only), default
 //!    `https://login.microsoftonline.com`.
-//! 3. `AZURE_CLIENT_ID` and `AZURE_TENANT_ID` set without a secret, and no managed-identity
+//! 4. `AZURE_CLIENT_ID` and `AZURE_TENANT_ID` set without a secret, and no managed-identity
 //!    endpoint: refused, because it almost always means a secret that did not reach the process
 //!    (Azure Pipelines maps secret variables into the environment only when told to).
-//! 4. `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` or `AZURE_CLIENT_ID` set: managed identity (user-assigned
+//! 5. `IDENTITY_ENDPOINT`, `MSI_ENDPOINT` or `AZURE_CLIENT_ID` set: managed identity (user-assigned
 //!    by client id when `AZURE_CLIENT_ID` is set, else system-assigned).
-//! 5. Otherwise the Azure CLI's signed-in account (`az login`), in `AZURE_TENANT_ID` when set.
+//! 6. Otherwise the Azure CLI's signed-in account (`az login`), in `AZURE_TENANT_ID` when set.
 //!
 //! The choice ([`choose_credential`]) is a pure function of the variables; building it
 //! ([`build_credential`]) does no I/O.
@@ -24,6 +31,8 @@
 //!   `AGENTPOOL_CREDENTIAL=managed-identity`; without it, such a machine falls to the Azure CLI.
 //! - Managed identity reads `IDENTITY_ENDPOINT`, `IDENTITY_HEADER`, `MSI_ENDPOINT` itself, from the
 //!   process environment, when it is built (azure_identity offers no other way).
+//! - The Azure Pipelines credential reads `SYSTEM_OIDCREQUESTURI` itself, from the process
+//!   environment, when it is built (azure_identity offers no other way); it is checked here first.
 //! - The Azure CLI credential runs `az`; a missing `az` or login shows on the first request as
 //!   [`crate::arm::ArmError::Credential`].
 
@@ -37,14 +46,22 @@ use azure_core::{
     http::ClientOptions,
 };
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential, AzurePipelinesCredentialOptions,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId,
 };
 use std::{fmt, sync::Arc};
 use url::Url;
 
-/// Forces the kind of credential: `client-secret`, `managed-identity` or `azure-cli`.
+/// Forces the kind of credential: `client-secret`, `azure-pipelines`, `managed-identity` or `azure-cli`.
 pub const ENV_CREDENTIAL: &str = "AGENTPOOL_CREDENTIAL";
+/// The id of the Azure Resource Manager service connection whose workload identity federation
+/// signs agentpool in, inside an Azure Pipelines job.
+pub const ENV_SERVICE_CONNECTION_ID: &str = "AGENTPOOL_SERVICE_CONNECTION_ID";
+/// The job's OIDC token endpoint, as the Azure Pipelines agent sets it.
+pub const ENV_OIDC_REQUEST_URI: &str = "SYSTEM_OIDCREQUESTURI";
+/// The job's access token, as pipelines map it (`SYSTEM_ACCESSTOKEN: $(System.AccessToken)`).
+pub const ENV_SYSTEM_ACCESS_TOKEN: &str = "SYSTEM_ACCESSTOKEN";
 /// Entra authority host, as azure_identity reads it.
 pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 /// The public cloud's Entra authority.
@@ -77,8 +94,16 @@ pub enum CredentialError {
         /// Why it was rejected.
         reason: String,
     },
+    /// Workload identity federation is partly configured.
+    #[error("{present} set but {} missing: workload identity federation needs AGENTPOOL_SERVICE_CONNECTION_ID, AZURE_CLIENT_ID, AZURE_TENANT_ID, SYSTEM_ACCESSTOKEN and SYSTEM_OIDCREQUESTURI (in Azure Pipelines the agent sets the last one; map $(System.AccessToken) into SYSTEM_ACCESSTOKEN)", missing.join(" and "))]
+    IncompleteFederation {
+        /// The variables that are set (names only).
+        present: String,
+        /// The variables that are missing.
+        missing: Vec<&'static str>,
+    },
     /// `AGENTPOOL_CREDENTIAL` names no known kind.
-    #[error("AGENTPOOL_CREDENTIAL = {0:?} is not one of client-secret, managed-identity, azure-cli")]
+    #[error("AGENTPOOL_CREDENTIAL = {0:?} is not one of client-secret, azure-pipelines, managed-identity, azure-cli")]
     UnknownKind(String),
     /// The shared HTTP client cannot be built.
     #[error(transparent)]
@@ -107,6 +132,19 @@ pub enum CredentialChoice {
         /// `AZURE_AUTHORITY_HOST` or the public cloud's.
         authority_host: Url,
     },
+    /// A service connection's workload identity federation in an Azure Pipelines job.
+    AzurePipelines {
+        /// `AZURE_TENANT_ID`.
+        tenant_id: String,
+        /// `AZURE_CLIENT_ID`: the service connection's service principal.
+        client_id: String,
+        /// `AGENTPOOL_SERVICE_CONNECTION_ID`.
+        service_connection_id: String,
+        /// `SYSTEM_ACCESSTOKEN` (redacted in `Debug`).
+        system_access_token: Secret,
+        /// `AZURE_AUTHORITY_HOST` or the public cloud's.
+        authority_host: Url,
+    },
     /// A managed identity; user-assigned when a client id is given.
     ManagedIdentity {
         /// `AZURE_CLIENT_ID`.
@@ -129,6 +167,14 @@ impl fmt::Debug for CredentialChoice {
                 .field("secret", &"<redacted>")
                 .field("authority_host", &authority_host.as_str())
                 .finish(),
+            Self::AzurePipelines { tenant_id, client_id, service_connection_id, authority_host, .. } => f
+                .debug_struct("AzurePipelines")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .field("service_connection_id", service_connection_id)
+                .field("system_access_token", &"<redacted>")
+                .field("authority_host", &authority_host.as_str())
+                .finish(),
             Self::ManagedIdentity { client_id } => {
                 f.debug_struct("ManagedIdentity").field("client_id", client_id).finish()
             }
@@ -143,6 +189,11 @@ impl fmt::Display for CredentialChoice {
             Self::ClientSecret { tenant_id, client_id, authority_host, .. } => write!(
                 f,
                 "service principal {client_id} (client secret) in tenant {tenant_id} via {}",
+                authority_host.as_str().trim_end_matches('/')
+            ),
+            Self::AzurePipelines { tenant_id, client_id, service_connection_id, authority_host, .. } => write!(
+                f,
+                "service principal {client_id} (workload identity federation of service connection {service_connection_id}) in tenant {tenant_id} via {}",
                 authority_host.as_str().trim_end_matches('/')
             ),
             Self::ManagedIdentity { client_id: Some(id) } => write!(f, "user-assigned managed identity {id}"),
@@ -160,6 +211,7 @@ pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<Credent
         None => None,
         Some(kind) => match kind.to_ascii_lowercase().as_str() {
             "client-secret" => Some(Kind::ClientSecret),
+            "azure-pipelines" => Some(Kind::AzurePipelines),
             "managed-identity" => Some(Kind::ManagedIdentity),
             "azure-cli" => Some(Kind::AzureCli),
             _ => return Err(CredentialError::UnknownKind(kind)),
@@ -167,7 +219,9 @@ pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<Credent
     };
     let has = |name: &str| var(name).is_some();
     let kind = forced.unwrap_or_else(|| {
-        if has(CLIENT_SECRET) {
+        if has(ENV_SERVICE_CONNECTION_ID) {
+            Kind::AzurePipelines
+        } else if has(CLIENT_SECRET) {
             Kind::ClientSecret
         } else if has(CLIENT_ID) && has(TENANT_ID) && !has(IDENTITY_ENDPOINT) && !has(MSI_ENDPOINT) {
             Kind::SecretMissing
@@ -197,6 +251,21 @@ pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<Credent
                 authority_host,
             })
         }
+        Kind::AzurePipelines => {
+            let names = [ENV_SERVICE_CONNECTION_ID, CLIENT_ID, TENANT_ID, ENV_SYSTEM_ACCESS_TOKEN, ENV_OIDC_REQUEST_URI];
+            let missing: Vec<&'static str> = names.into_iter().filter(|n| !has(n)).collect();
+            if !missing.is_empty() {
+                let present: Vec<&str> = names.into_iter().filter(|n| has(n)).collect();
+                return Err(CredentialError::IncompleteFederation { present: describe_present(&present), missing });
+            }
+            Ok(CredentialChoice::AzurePipelines {
+                tenant_id: var(TENANT_ID).unwrap_or_default(),
+                client_id: var(CLIENT_ID).unwrap_or_default(),
+                service_connection_id: var(ENV_SERVICE_CONNECTION_ID).unwrap_or_default(),
+                system_access_token: Secret::new(var(ENV_SYSTEM_ACCESS_TOKEN).unwrap_or_default()),
+                authority_host: authority_host(var(ENV_AUTHORITY_HOST))?,
+            })
+        }
         Kind::SecretMissing => Err(CredentialError::Incomplete {
             present: describe_present(&[CLIENT_ID, TENANT_ID]),
             missing: vec![CLIENT_SECRET],
@@ -210,6 +279,7 @@ pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<Credent
 #[derive(Clone, Copy)]
 enum Kind {
     ClientSecret,
+    AzurePipelines,
     SecretMissing,
     ManagedIdentity,
     AzureCli,
@@ -242,17 +312,35 @@ pub fn build_credential(
 ) -> Result<Arc<dyn TokenCredential>, CredentialError> {
     match choice {
         CredentialChoice::ClientSecret { tenant_id, client_id, secret, authority_host } => {
-            let mut cloud = CustomConfiguration::default();
-            cloud.authority_host = authority_host.as_str().trim_end_matches('/').to_string();
-            let mut options = options;
-            options.cloud = Some(Arc::new(CloudConfiguration::Custom(cloud)));
             let credential = ClientSecretCredential::new(
                 tenant_id,
                 client_id.clone(),
                 secret.clone(),
-                Some(ClientSecretCredentialOptions { client_options: options }),
+                Some(ClientSecretCredentialOptions { client_options: in_cloud(options, authority_host) }),
             )
             .map_err(|e| build_error("client secret", &e))?;
+            Ok(credential)
+        }
+        CredentialChoice::AzurePipelines {
+            tenant_id,
+            client_id,
+            service_connection_id,
+            system_access_token,
+            authority_host,
+        } => {
+            let options = AzurePipelinesCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: in_cloud(options, authority_host),
+                },
+            };
+            let credential = AzurePipelinesCredential::new(
+                tenant_id.clone(),
+                client_id.clone(),
+                service_connection_id,
+                system_access_token.clone(),
+                Some(options),
+            )
+            .map_err(|e| build_error("Azure Pipelines workload identity", &e))?;
             Ok(credential)
         }
         CredentialChoice::ManagedIdentity { client_id } => {
@@ -270,6 +358,14 @@ pub fn build_credential(
             Ok(credential)
         }
     }
+}
+
+/// `options` whose Entra authority is `authority_host`.
+fn in_cloud(mut options: ClientOptions, authority_host: &Url) -> ClientOptions {
+    let mut cloud = CustomConfiguration::default();
+    cloud.authority_host = authority_host.as_str().trim_end_matches('/').to_string();
+    options.cloud = Some(Arc::new(CloudConfiguration::Custom(cloud)));
+    options
 }
 
 fn build_error(kind: &'static str, error: &azure_core::Error) -> CredentialError {
@@ -358,6 +454,42 @@ mod tests {
                 .unwrap_err();
         assert!(err.to_string().contains("AZURE_CLIENT_SECRET missing"), "{err}");
         assert!(err.to_string().contains("AGENTPOOL_CREDENTIAL=managed-identity"), "{err}");
+    }
+
+    #[test]
+    fn a_service_connection_id_chooses_workload_identity_federation_of_the_job() {
+        let job_token = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.job-token";
+        let mut env = vec![
+            ("AGENTPOOL_SERVICE_CONNECTION_ID", "5b2f0c1e-6d9a-4b8e-9f3a-2c7d1e0b4a6f"),
+            ("AZURE_CLIENT_ID", "11111111-1111-1111-1111-111111111111"),
+            ("AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"),
+            ("SYSTEM_ACCESSTOKEN", job_token),
+            (
+                "SYSTEM_OIDCREQUESTURI",
+                "https://dev.azure.com/contoso/6f3c/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken",
+            ),
+        ];
+        let choice = choose_credential(vars(&env)).unwrap();
+        assert!(
+            matches!(&choice, CredentialChoice::AzurePipelines { service_connection_id, .. } if service_connection_id == "5b2f0c1e-6d9a-4b8e-9f3a-2c7d1e0b4a6f"),
+            "{choice:?}"
+        );
+        assert_eq!(
+            choice.to_string(),
+            "service principal 11111111-1111-1111-1111-111111111111 (workload identity federation of service connection 5b2f0c1e-6d9a-4b8e-9f3a-2c7d1e0b4a6f) in tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 via https://login.microsoftonline.com"
+        );
+        assert!(!format!("{choice:?}{choice}").contains(job_token));
+
+        // A client secret beside it does not win: the service connection was asked for.
+        env.push(("AZURE_CLIENT_SECRET", SECRET));
+        assert!(matches!(choose_credential(vars(&env)).unwrap(), CredentialChoice::AzurePipelines { .. }));
+
+        env.retain(|(name, _)| *name != "SYSTEM_OIDCREQUESTURI" && *name != "SYSTEM_ACCESSTOKEN");
+        let err = choose_credential(vars(&env)).unwrap_err();
+        assert!(
+            err.to_string().starts_with("AGENTPOOL_SERVICE_CONNECTION_ID and AZURE_CLIENT_ID and AZURE_TENANT_ID are set but SYSTEM_ACCESSTOKEN and SYSTEM_OIDCREQUESTURI missing"),
+            "{err}"
+        );
     }
 
     #[test]

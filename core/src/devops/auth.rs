@@ -1,6 +1,7 @@
 //! Which organization, and which credential reaches it.
 //!
-//! The credential, first that applies:
+//! The credential: the one `AGENTPOOL_DEVOPS_AUTH` names (`pat`, `job-token` or `entra`), else
+//! the first that applies:
 //! 1. `AZURE_DEVOPS_EXT_PAT` (the variable the Azure DevOps CLI reads): a personal access token,
 //!    sent as Basic with an empty user. It needs the *Agent Pools (read & manage)*, *Service
 //!    Connections (read)* and *Project and Team (read)* scopes.
@@ -27,6 +28,8 @@ use super::DevOpsError;
 pub const ENV_PAT: &str = "AZURE_DEVOPS_EXT_PAT";
 /// The pipeline's job token, as pipelines map it (`SYSTEM_ACCESSTOKEN: $(System.AccessToken)`).
 pub const ENV_ACCESS_TOKEN: &str = "SYSTEM_ACCESSTOKEN";
+/// Forces the credential: `pat`, `job-token` or `entra`.
+pub const ENV_DEVOPS_AUTH: &str = "AGENTPOOL_DEVOPS_AUTH";
 /// Entra scope of Azure DevOps.
 pub const ENTRA_SCOPE: &str = azure_devops_rust_api::ADO_SCOPE;
 
@@ -48,14 +51,23 @@ impl fmt::Debug for DevOpsAuth {
 
 impl DevOpsAuth {
     /// From the environment (see the module's order); `entra` is Resource Manager's credential.
-    pub fn choose(var: impl Fn(&str) -> Option<String>, entra: Arc<dyn TokenCredential>) -> Self {
-        let given = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        if let Some(pat) = given(ENV_PAT) {
-            DevOpsAuth::Pat(Secret::new(pat.trim().to_owned()))
-        } else if let Some(token) = given(ENV_ACCESS_TOKEN) {
-            DevOpsAuth::AccessToken(Secret::new(token.trim().to_owned()))
-        } else {
-            DevOpsAuth::Entra(entra)
+    pub fn choose(var: impl Fn(&str) -> Option<String>, entra: Arc<dyn TokenCredential>) -> Result<Self, DevOpsError> {
+        let given = |name: &str| var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let pat = || given(ENV_PAT).map(|pat| DevOpsAuth::Pat(Secret::new(pat)));
+        let job_token = || given(ENV_ACCESS_TOKEN).map(|token| DevOpsAuth::AccessToken(Secret::new(token)));
+        let missing = |name: &str, kind: &str| {
+            DevOpsError::Auth(format!(
+                "{ENV_DEVOPS_AUTH}={kind} but {name} is not set — set it, or choose another of pat, job-token, entra"
+            ))
+        };
+        match given(ENV_DEVOPS_AUTH).map(|kind| kind.to_ascii_lowercase()).as_deref() {
+            None => Ok(pat().or_else(job_token).unwrap_or(DevOpsAuth::Entra(entra))),
+            Some("pat") => pat().ok_or_else(|| missing(ENV_PAT, "pat")),
+            Some("job-token") => job_token().ok_or_else(|| missing(ENV_ACCESS_TOKEN, "job-token")),
+            Some("entra") => Ok(DevOpsAuth::Entra(entra)),
+            Some(other) => {
+                Err(DevOpsError::Auth(format!("{ENV_DEVOPS_AUTH}={other} is not one of pat, job-token, entra")))
+            }
         }
     }
 
@@ -175,12 +187,26 @@ mod tests {
             move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
         };
         let both =
-            DevOpsAuth::choose(vars(&[(ENV_PAT, "pat-secret"), (ENV_ACCESS_TOKEN, "job-secret")]), entra.clone());
+            DevOpsAuth::choose(vars(&[(ENV_PAT, "pat-secret"), (ENV_ACCESS_TOKEN, "job-secret")]), entra.clone())
+                .unwrap();
         assert!(matches!(both, DevOpsAuth::Pat(_)));
         assert!(!format!("{both:?}").contains("pat-secret"));
-        let job = DevOpsAuth::choose(vars(&[(ENV_PAT, " "), (ENV_ACCESS_TOKEN, "job-secret")]), entra.clone());
+        let job = DevOpsAuth::choose(vars(&[(ENV_PAT, " "), (ENV_ACCESS_TOKEN, "job-secret")]), entra.clone()).unwrap();
         assert!(matches!(job, DevOpsAuth::AccessToken(_)));
         assert!(!format!("{job:?}").contains("job-secret"));
-        assert!(matches!(DevOpsAuth::choose(vars(&[]), entra), DevOpsAuth::Entra(_)));
+        assert!(matches!(DevOpsAuth::choose(vars(&[]), entra.clone()), Ok(DevOpsAuth::Entra(_))));
+
+        // Forced: Entra although a job token is there (it signs in the Azure credential too).
+        let forced = vars(&[(ENV_DEVOPS_AUTH, "Entra"), (ENV_ACCESS_TOKEN, "job-secret")]);
+        assert!(matches!(DevOpsAuth::choose(forced, entra.clone()), Ok(DevOpsAuth::Entra(_))));
+        let err =
+            DevOpsAuth::choose(vars(&[(ENV_DEVOPS_AUTH, "pat"), (ENV_ACCESS_TOKEN, "job-secret")]), entra.clone())
+                .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "AGENTPOOL_DEVOPS_AUTH=pat but AZURE_DEVOPS_EXT_PAT is not set — set it, or choose another of pat, job-token, entra"
+        );
+        assert!(err.is_usage());
+        assert!(DevOpsAuth::choose(vars(&[(ENV_DEVOPS_AUTH, "oauth")]), entra).is_err());
     }
 }

@@ -30,6 +30,9 @@ pub enum DevOpsError {
     /// The organization URL cannot be used.
     #[error("{0}")]
     Url(String),
+    /// No credential for Azure DevOps can be made from the settings.
+    #[error("{0}")]
+    Auth(String),
 }
 
 impl DevOpsError {
@@ -38,7 +41,7 @@ impl DevOpsError {
         match self {
             DevOpsError::Refused { status, .. } => (400..500).contains(status) && *status != 429,
             DevOpsError::Failed { .. } => false,
-            DevOpsError::Missing(_) | DevOpsError::Url(_) => true,
+            DevOpsError::Missing(_) | DevOpsError::Url(_) | DevOpsError::Auth(_) => true,
         }
     }
 
