@@ -55,6 +55,8 @@ pub enum Event {
     /// A value the next step takes (`imageTemplateName`, `imageVersionId`, `poolId`): printed as
     /// `name=value` on a terminal, a pipeline output variable in a task.
     Output { name: String, value: String },
+    /// A gallery image version got its build's tags (commit, pipeline run) and end of life.
+    VersionTagged { version_id: String, tags: Vec<(String, String)>, end_of_life: Option<String> },
     /// Free text for the log.
     Note(String),
 }

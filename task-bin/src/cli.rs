@@ -51,6 +51,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the parameter file JSON schema, or the parameter reference as Markdown.
     Schema(SchemaArgs),
+    /// Run one step as an Azure Pipelines task (what the extension's launcher starts): inputs
+    /// from INPUT_*, the service connections from ENDPOINT_*, progress as logging commands.
+    Task(TaskArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    /// The task (its task.json name) or step.
+    #[arg(value_enum)]
+    pub step: crate::task::Step,
 }
 
 /// Which parameter file: `--parameters <file>`, or `<dir>/<env>.parameters.<os>.json`.

@@ -39,10 +39,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Image(ImageCommand::Cleanup(args)) => runtime()?.block_on(image_cleanup(args)),
         Command::Validate(args) => validate(args),
         Command::Schema(args) => schema(args),
+        Command::Task(_) => unreachable!("main runs a task itself, in the pipeline's log format"),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -68,7 +69,7 @@ pub fn parameter_file(selection: &ParameterSelection) -> Result<PathBuf, Failure
 }
 
 pub fn load(path: &Path) -> Result<LoadedParameters, Failure> {
-    params::load(path).map_err(|diagnostics| Failure::Usage(diagnostics.to_string()))
+    params::load(path).map_err(Failure::Parameters)
 }
 
 /// What rendering a desired state takes beyond the parameter file.
@@ -141,12 +142,14 @@ pub fn require_subscription(subscription: Option<&str>) -> Result<&str, Failure>
     })
 }
 
-async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
+pub async fn infra_deploy(args: DeployArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let desired = render(&loaded, &args.selection, deploy_inputs(&args, subscription))?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
-    deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await
+    deploy::deploy_infra(&azure, &desired, usize::from(args.parallelism)).await?;
+    crate::progress::output("resourceGroup", &loaded.parameters.resource_group_name);
+    Ok(())
 }
 
 /// The inputs of a deploy's arguments.
@@ -159,7 +162,7 @@ pub fn deploy_inputs<'a>(args: &'a DeployArgs, subscription: &'a str) -> Inputs<
     }
 }
 
-async fn preflight_command(args: PreflightArgs) -> Result<(), Failure> {
+pub async fn preflight_command(args: PreflightArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let inputs =
@@ -170,7 +173,7 @@ async fn preflight_command(args: PreflightArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
+pub async fn image_build(args: DeployArgs, wait: bool, follow: &FollowArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
@@ -222,7 +225,7 @@ pub async fn build_image(
     Ok(produced)
 }
 
-async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
+pub async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&args.selection)?)?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
@@ -250,14 +253,14 @@ async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
+pub async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
     let subscription = require_subscription(args.azure.subscription.as_deref())?;
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), None, &args.follow)
         .await
 }
 
-async fn scaleset_deploy(args: ScalesetDeployArgs) -> Result<(), Failure> {
+pub async fn scaleset_deploy(args: ScalesetDeployArgs) -> Result<(), Failure> {
     let deploy = &args.deploy;
     let subscription = require_subscription(deploy.azure.subscription.as_deref())?;
     let loaded = load(&parameter_file(&deploy.selection)?)?;
@@ -287,7 +290,7 @@ async fn scaleset_status(args: StatusArgs) -> Result<(), Failure> {
     scaleset::status(&azure, &id, args.wait_minutes).await
 }
 
-async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
+pub async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
     let target = &args.target;
     let (subscription, loaded) = reach(target)?;
     let azure = Azure::from_env(target.azure.arm_endpoint.as_deref())?;
@@ -332,17 +335,17 @@ fn validate(args: ValidateArgs) -> Result<(), Failure> {
     for schema in &found.schemas {
         println!("skipped: {} (a JSON schema, not a parameter file)", schema.display());
     }
-    let mut problems = Vec::new();
+    let mut problems = params::Diagnostics::default();
     for file in &found.files {
         match params::load(file) {
             Ok(_) => println!("ok: {}", file.display()),
-            Err(diagnostics) => problems.push(diagnostics.to_string()),
+            Err(diagnostics) => problems.0.extend(diagnostics.0),
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Usage(problems.join("\n")))
+        Err(Failure::Parameters(problems))
     }
 }
 

@@ -17,6 +17,27 @@ pub enum LogFormat {
 }
 
 static FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+/// The events of the run, kept for its summary (task mode only).
+static RECORDED: std::sync::OnceLock<std::sync::Mutex<Vec<Event>>> = std::sync::OnceLock::new();
+/// Whether a `##[group]` of the build's log is open.
+static LOG_GROUP_OPEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Keeps the run's events (but the build's log lines) for its summary.
+pub fn record_summary() {
+    let _ = RECORDED.set(std::sync::Mutex::new(Vec::new()));
+}
+
+/// The events kept since [`record_summary`].
+pub fn recorded() -> Vec<Event> {
+    RECORDED.get().and_then(|events| events.lock().ok().map(|events| events.clone())).unwrap_or_default()
+}
+
+/// Closes the build log's group, if one is open (a run that ends in the middle of the log).
+pub fn close_log_group() {
+    if LOG_GROUP_OPEN.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        let _ = writeln!(std::io::stdout().lock(), "##[endgroup]");
+    }
+}
 
 /// Chooses the format for the whole run: the one given, else Azure Pipelines' inside a pipeline
 /// (the agent sets `TF_BUILD=True`), else the terminal's.
@@ -36,9 +57,24 @@ impl EventSink for Terminal {
     /// in a pipeline, to stdout, where the agent reads them.
     fn emit(&self, event: Event) {
         let line = render(&event);
+        if let Some(events) = RECORDED.get().filter(|_| !matches!(event, Event::LogLine(_))) {
+            if let Ok(mut events) = events.lock() {
+                events.push(event.clone());
+            }
+        }
         let keep = match format() {
             LogFormat::Terminal => true,
             LogFormat::AzurePipelines => {
+                // The build's log, folded in the agent's log view: a group for each stretch of it.
+                let is_log = matches!(event, Event::LogLine(_));
+                if is_log != LOG_GROUP_OPEN.load(std::sync::atomic::Ordering::SeqCst) {
+                    if is_log {
+                        LOG_GROUP_OPEN.store(true, std::sync::atomic::Ordering::SeqCst);
+                        let _ = writeln!(std::io::stdout().lock(), "##[group]Image Builder customization log");
+                    } else {
+                        close_log_group();
+                    }
+                }
                 let (commands, keep) = crate::vso::commands(&event, &line);
                 let mut out = std::io::stdout().lock();
                 for command in commands {
@@ -50,7 +86,8 @@ impl EventSink for Terminal {
         if !keep {
             return;
         }
-        if matches!(event, Event::Output { .. }) {
+        // In a pipeline everything goes to stdout, in order with the logging commands.
+        if matches!(event, Event::Output { .. }) || format() == LogFormat::AzurePipelines {
             let _ = writeln!(std::io::stdout().lock(), "{line}");
         } else {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
@@ -92,6 +129,13 @@ pub fn render(event: &Event) -> String {
             format!("image build of {template}: {state}{sub}")
         }
         Event::LogLine(line) => format!("  | {line}"),
+        Event::VersionTagged { version_id, end_of_life, .. } => {
+            let name = version_id.rsplit('/').next().unwrap_or(version_id);
+            match end_of_life {
+                Some(date) => format!("image version {name}: tagged with its build; end of life {date}"),
+                None => format!("image version {name}: tagged with its build"),
+            }
+        }
         Event::Warning(text) | Event::Note(text) => text.clone(),
         Event::Output { name, value } => format!("{name}={value}"),
     }

@@ -56,8 +56,11 @@ pub async fn deploy(azure: &Azure, desired: &DesiredState, parallelism: usize) -
     for resource in converged.present() {
         println!("{}", resource.id);
     }
-    if let Some(image) = desired.find(&scale_set::KIND).and_then(|s| instances::model_image(&s.body)) {
-        crate::progress::output("scaleSetImage", image);
+    if let Some(set) = desired.find(&scale_set::KIND) {
+        crate::progress::output("scaleSetId", &set.id);
+        if let Some(image) = instances::model_image(&set.body) {
+            crate::progress::output("scaleSetImage", image);
+        }
     }
     eprintln!(
         "scale set: {} of {} resources changed, {} writes to Azure, {:.1} s",

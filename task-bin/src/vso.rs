@@ -62,6 +62,24 @@ pub fn commands(event: &Event, line: &str) -> (Vec<String>, bool) {
     }
 }
 
+/// A parameter file's problems as error issues with the file and line, as the agent shows them
+/// beside the code.
+pub fn diagnostics(diagnostics: &agentpool_core::params::Diagnostics) -> Vec<String> {
+    diagnostics
+        .0
+        .iter()
+        .map(|diagnostic| {
+            let line = std::fs::read_to_string(&diagnostic.file).ok().and_then(|source| diagnostic.line_in(&source));
+            let line = line.map(|l| l.to_string());
+            let mut properties = vec![("type", "error"), ("sourcepath", diagnostic.file.as_str())];
+            if let Some(line) = &line {
+                properties.push(("linenumber", line));
+            }
+            command("task.logissue", &properties, &diagnostic.to_string())
+        })
+        .collect()
+}
+
 /// The lines that end a failed run: each line of the failure as an error issue.
 pub fn failure(message: &str) -> Vec<String> {
     message.lines().map(|line| command("task.logissue", &[("type", "error")], line)).collect()

@@ -139,7 +139,16 @@ fn in_a_pipeline_each_problem_is_an_error_issue_of_the_run() {
     assert_eq!(output.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let expected = std::fs::read_to_string(workspace().join(file).with_extension("expected")).unwrap();
-    let issues: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("##vso[task.logissue type=error;]")).collect();
-    assert_eq!(issues, expected.lines().collect::<Vec<_>>(), "{stdout}");
+    // Each problem an error issue with its file and line, as the agent shows it beside the code.
+    let source = format!("##vso[task.logissue type=error;sourcepath={file};linenumber=");
+    let issues: Vec<(&str, &str)> = stdout.lines().filter_map(|l| l.strip_prefix(&source)?.split_once(";]")).collect();
+    let messages: Vec<&str> = issues.iter().map(|(_, message)| *message).collect();
+    assert_eq!(messages, expected.lines().collect::<Vec<_>>(), "{stdout}");
+    let lines: Vec<&str> = issues.iter().map(|(line, _)| *line).collect();
+    let text = std::fs::read_to_string(workspace().join(file)).unwrap();
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    // The missing imageSource.value.sku is shown at its parent, imageSource's value.
+    let expected = [line_of("\"V3\""), line_of("\"imageSource\"") + 1, line_of("2000"), line_of("\"ab\"")];
+    assert_eq!(lines, expected.map(|l| l.to_string()), "{stdout}");
     assert!(output.stderr.is_empty(), "said once, as issues: {}", String::from_utf8_lossy(&output.stderr));
 }

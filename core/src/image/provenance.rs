@@ -76,12 +76,17 @@ pub async fn stamp(
         let Some(version) = client.get(version_id, gallery::KIND.api_version).await? else { continue };
         if let Some(body) = update_of(&version, &provenance) {
             client.patch(version_id, gallery::KIND.api_version, &body).await?;
-            let name = version_id.rsplit('/').next().unwrap_or(version_id);
             let eol = body.pointer("/properties/publishingProfile/endOfLifeDate").and_then(Value::as_str);
-            sink.emit(Event::Note(match eol {
-                Some(date) => format!("image version {name}: tagged with its build; end of life {date}"),
-                None => format!("image version {name}: tagged with its build"),
-            }));
+            let tags = body
+                .get("tags")
+                .and_then(Value::as_object)
+                .map(|tags| tags.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+                .unwrap_or_default();
+            sink.emit(Event::VersionTagged {
+                version_id: version_id.to_owned(),
+                tags,
+                end_of_life: eol.map(str::to_owned),
+            });
             changed.push(version_id.to_owned());
         }
     }

@@ -41,6 +41,14 @@ impl JsonPath {
         Self(segments)
     }
 
+    /// The object keys along the path, in order (array indices left out).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|segment| match segment {
+            Segment::Key(key) => Some(key.as_str()),
+            Segment::Index(_) => None,
+        })
+    }
+
     /// The last object key of the path, if the path ends in one.
     pub fn last_key(&self) -> Option<&str> {
         match self.0.last() {
@@ -91,6 +99,31 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The 1-based line of the problem in `source` (the file's text): the given line of a syntax
+    /// error, else the line where the path's keys are found one after the other. Caveat: the key
+    /// search reads the text, not the JSON tree; a key that appears earlier as a value or in a
+    /// sibling can make the line an earlier one.
+    pub fn line_in(&self, source: &str) -> Option<usize> {
+        match &self.location {
+            Location::File => None,
+            Location::LineColumn { line, .. } => Some(*line),
+            Location::Path(path) => {
+                // A missing field is at its parent: the deepest key found.
+                let mut at = None;
+                for key in path.keys() {
+                    let from = at.unwrap_or(0);
+                    let (quoted, plain) = (format!("\"{key}\""), format!("{key}:"));
+                    let found = [source[from..].find(&quoted), source[from..].find(&plain)].into_iter().flatten().min();
+                    match found {
+                        Some(offset) => at = Some(from + offset + 1),
+                        None => break,
+                    }
+                }
+                at.map(|at| source[..at].matches('\n').count() + 1)
+            }
+        }
+    }
+
     pub fn at(file: &str, path: &JsonPath, problem: impl Into<String>, fix: impl Into<String>) -> Self {
         Self { file: file.to_owned(), location: Location::Path(path.clone()), problem: problem.into(), fix: fix.into() }
     }
@@ -158,5 +191,23 @@ mod tests {
             diagnostic.to_string(),
             "sbx.parameters.linux.json: parameters.galleryName.value: 'my-gallery' is not a valid gallery name: '-' is not allowed — use letters, digits, underscores and periods"
         );
+    }
+
+    #[test]
+    fn the_line_of_a_problem_is_where_its_keys_are() {
+        let source = "{\n  \"parameters\": {\n    \"location\": { \"value\": \"westeurope\" },\n    \"storageAccountName\": {\n      \"value\": \"Agents\"\n    }\n  }\n}\n";
+        let at = |path: JsonPath| Diagnostic::at("f.json", &path, "p", "f").line_in(source);
+        assert_eq!(at(JsonPath::parameter("storageAccountName")), Some(5));
+        assert_eq!(at(JsonPath::parameter("location")), Some(3));
+        // A missing field is shown at its parent.
+        assert_eq!(at(JsonPath::parameter("storageAccountName").key("sku")), Some(5));
+        assert_eq!(at(JsonPath::root().key("resources")), None);
+        let syntax = Diagnostic {
+            file: "f.json".into(),
+            location: Location::LineColumn { line: 7, column: 3 },
+            problem: "p".into(),
+            fix: "f".into(),
+        };
+        assert_eq!(syntax.line_in(source), Some(7));
     }
 }
