@@ -333,7 +333,7 @@ pub struct FollowArgs {
     pub timeout_minutes: u64,
     /// Look at the build every this many seconds. Default: adaptive — rare early, every few
     /// seconds around the end expected from the template's earlier builds.
-    #[arg(long)]
+    #[arg(long, env = "AGENTPOOL_POLL_SECONDS")]
     pub poll_seconds: Option<f64>,
 }
 

@@ -19,6 +19,7 @@ use crate::image;
 use crate::preflight;
 use crate::progress::Terminal;
 use crate::{chain, pool, render, scaleset, Failure};
+use agentpool_core::events::EventSink;
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
@@ -208,21 +209,7 @@ pub async fn build_image(
     if !wait {
         return Ok(None);
     }
-    image::wait(azure, &started.template_id, started.previous_run.clone(), follow).await?;
-    let produced = match &live.image_version {
-        Some(version) => Some(format!("{}/versions/{version}", scaleset::definition_id(loaded, subscription))),
-        None => agentpool_core::image::versions::produced_by(
-            &azure.client,
-            &started.template_id,
-            &loaded.parameters.image_definition.name,
-        )
-        .await
-        .map_err(|e| Failure::Operation(format!("reading the build's image version: {e}")))?,
-    };
-    if let Some(version) = &produced {
-        crate::progress::output("imageVersionId", version);
-    }
-    Ok(produced)
+    image::wait(azure, &started.template_id, started.previous_run.clone(), follow).await
 }
 
 pub async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
@@ -237,18 +224,19 @@ pub async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
     let deletions = agentpool_core::image::cleanup::plan(&azure.client, subscription, &loaded.parameters, &rules)
         .await
         .map_err(|e| Failure::Operation(e.to_string()))?;
+    let note = |text: String| Terminal.emit(agentpool_core::events::Event::Note(text));
     for deletion in &deletions {
         println!("{} {} ({})", if args.yes { "delete" } else { "would delete" }, deletion.id, deletion.reason);
     }
     if deletions.is_empty() {
-        eprintln!("cleanup: nothing to delete");
+        note("cleanup: nothing to delete".to_owned());
     } else if args.yes {
         agentpool_core::image::cleanup::apply(&azure.client, &deletions, &Terminal)
             .await
             .map_err(|e| Failure::Operation(e.to_string()))?;
-        eprintln!("cleanup: deleted {}", deletions.len());
+        note(format!("cleanup: deleted {}", deletions.len()));
     } else {
-        eprintln!("cleanup: dry run, {} to delete — pass --yes to delete them", deletions.len());
+        note(format!("cleanup: dry run, {} to delete — pass --yes to delete them", deletions.len()));
     }
     Ok(())
 }
@@ -258,6 +246,7 @@ pub async fn image_wait(args: WaitArgs) -> Result<(), Failure> {
     let azure = Azure::from_env(args.azure.arm_endpoint.as_deref())?;
     image::wait(&azure, &image::template_id(subscription, &args.resource_group, &args.template), None, &args.follow)
         .await
+        .map(drop)
 }
 
 pub async fn scaleset_deploy(args: ScalesetDeployArgs) -> Result<(), Failure> {

@@ -52,13 +52,14 @@ const CANCEL_POLL: Duration = Duration::from_secs(5);
 /// Follows the build of `template_id` to its end, then records how long it took (for the next
 /// wait) and tags the versions it made with their build and end of life. On SIGINT or SIGTERM (a cancelled pipeline)
 /// the run is cancelled in Azure and followed until Image Builder reports it Canceled, so the
-/// template is left deletable rather than building on unattended.
+/// template is left deletable rather than building on unattended. Returns the image version the
+/// build produced (also an output, `imageVersionId`).
 pub async fn wait(
     azure: &Azure,
     template_id: &str,
     previous_run: Option<String>,
     follow: &FollowArgs,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let every = match follow.poll_seconds {
         Some(s) if s.is_finite() && s > 0.0 => Some(Duration::from_secs_f64(s)),
         Some(_) => return Err(Failure::Usage("--poll-seconds must be a positive number of seconds".to_owned())),
@@ -85,7 +86,13 @@ pub async fn wait(
                 if message.is_empty() { String::new() } else { format!(": {message}") },
                 finished.status_reads
             );
-            Ok(())
+            let produced = image::versions::produced_by(&azure.client, template_id)
+                .await
+                .map_err(|e| Failure::Operation(format!("reading the build's image version: {e}")))?;
+            if let Some(version) = &produced {
+                crate::progress::output("imageVersionId", version);
+            }
+            Ok(produced)
         }
         signal = stop_signal() => {
             eprintln!("{signal}: cancelling the image build");

@@ -41,20 +41,14 @@ pub fn newest_of(versions: &[Value]) -> Option<&str> {
         .map(|(_, id)| id)
 }
 
-/// The gallery image version the last run of template `template_id` produced for the output
-/// `run_output_name` (the image definition's name), from the run's outputs.
-pub async fn produced_by(
-    client: &ArmClient,
-    template_id: &str,
-    run_output_name: &str,
-) -> Result<Option<String>, ArmError> {
-    let path = format!("{template_id}/runOutputs/{run_output_name}");
-    let output = client.get(&path, image_template::KIND.api_version).await?;
-    Ok(output
-        .as_ref()
-        .and_then(|o| o.pointer("/properties/artifactId"))
-        .and_then(Value::as_str)
-        .filter(|id| id.to_ascii_lowercase().contains("/versions/"))
+/// The gallery image version the last run of template `template_id` produced, from the run's
+/// outputs (the first whose artifact is a gallery image version: agentpool distributes to one).
+pub async fn produced_by(client: &ArmClient, template_id: &str) -> Result<Option<String>, ArmError> {
+    let outputs = client.list(&format!("{template_id}/runOutputs"), image_template::KIND.api_version).await?;
+    Ok(outputs
+        .iter()
+        .filter_map(|o| o.pointer("/properties/artifactId").and_then(Value::as_str))
+        .find(|id| id.to_ascii_lowercase().contains("/versions/"))
         .map(str::to_owned))
 }
 

@@ -44,18 +44,14 @@ pub fn run(step: Step, inputs: &Inputs) -> Result<(), Failure> {
             let args = ScalesetDeployArgs {
                 deploy: deploy_args(inputs)?,
                 image: inputs.text("image").map(str::to_owned),
-                devops: DevOpsArgs { devops_url: None },
+                devops: devops(),
                 roll_idle: inputs.flag("rollIdleAgents"),
             };
             runtime.block_on(commands::scaleset_deploy(args))
         }
         Step::RegisterPool => {
             let args = PoolRegisterArgs {
-                target: PoolTarget {
-                    selection: selection(inputs),
-                    azure: azure(),
-                    devops: DevOpsArgs { devops_url: None },
-                },
+                target: PoolTarget { selection: selection(inputs), azure: azure(), devops: devops() },
                 roll_idle: inputs.flag("rollIdleAgents"),
             };
             runtime.block_on(commands::pool_register(args))
@@ -105,8 +101,16 @@ fn azure() -> AzureArgs {
     AzureArgs { subscription: std::env::var("AZURE_SUBSCRIPTION_ID").ok(), arm_endpoint: None }
 }
 
+/// How a build is followed: adaptively, unless `AGENTPOOL_POLL_SECONDS` (a pipeline variable)
+/// says how often.
+/// Azure DevOps: the `organizationUrl` input (or `AGENTPOOL_DEVOPS_URL`), else the parameter file's.
+fn devops() -> DevOpsArgs {
+    DevOpsArgs { devops_url: std::env::var("AGENTPOOL_DEVOPS_URL").ok().filter(|url| !url.trim().is_empty()) }
+}
+
 fn follow() -> FollowArgs {
-    FollowArgs { timeout_minutes: 240, poll_seconds: None }
+    let poll_seconds = std::env::var("AGENTPOOL_POLL_SECONDS").ok().and_then(|s| s.trim().parse().ok());
+    FollowArgs { timeout_minutes: 240, poll_seconds }
 }
 
 fn deploy_args(inputs: &Inputs) -> Result<DeployArgs, Failure> {
