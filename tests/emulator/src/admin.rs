@@ -13,6 +13,8 @@
 //!   `--no-blob-service`, of the emulator's memory) at `--blob-endpoint-template`: scripts for Image Builder
 //!   builds in tests without Azurite, and what builds wrote
 //! - `/_emulator/devops/...` → the emulated Azure DevOps' test routes ([`crate::devops::admin`])
+//! - `/_emulator/entra/...` → the emulated Entra ID's applications, federated credentials and token counts
+//!   ([`crate::entra::admin`])
 //!
 //! Caveat: anyone who can reach the port can change faults; the emulator listens on loopback by default.
 
@@ -84,6 +86,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/logs/{template}", get(build_log))
         .route("/blobs/{account}/{*path}", get(get_blob).put(put_blob))
         .nest("/devops", crate::devops::admin::router())
+        .nest("/entra", crate::entra::admin::router())
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -5,6 +5,8 @@ use axum::http::{HeaderMap, Uri};
 use crate::admin::RequestCounter;
 use crate::arm::kind::Registry;
 use crate::config::Config;
+use crate::devops::oidc::OidcIssuer;
+use crate::entra::directory::Directory;
 use crate::entra::TokenIssuer;
 use crate::faults::FaultInjector;
 use crate::state::SharedState;
@@ -18,6 +20,10 @@ pub struct App {
     pub endpoint: String,
     pub state: SharedState,
     pub tokens: TokenIssuer,
+    /// Entra's applications and their credentials, and what the token endpoint issued.
+    pub directory: Directory,
+    /// Azure DevOps' OIDC tokens of the pipeline job.
+    pub oidc: OidcIssuer,
     pub faults: FaultInjector,
     pub traffic: Option<TrafficRecorder>,
     pub requests: RequestCounter,
@@ -43,6 +49,8 @@ impl App {
             endpoint: "https://127.0.0.1:1".into(),
             state: SharedState::open(None).expect("no state file"),
             tokens: TokenIssuer::new(&config.tenant_id, 3600),
+            directory: Directory::with_client(&config.client_id, &config.client_secret),
+            oidc: OidcIssuer::new(config.devops.oidc_token_lifetime_secs),
             faults: FaultInjector::new(config.faults.clone()).expect("default faults"),
             traffic: None,
             requests: RequestCounter::default(),

@@ -66,8 +66,8 @@ pub struct Config {
     #[arg(long, default_value = DEFAULT_CLIENT_SECRET)]
     pub client_secret: String,
 
-    /// Lifetime of issued access tokens, in seconds.
-    #[arg(long, default_value_t = 3600)]
+    /// Lifetime of issued access tokens, in seconds (both grants: client secret and client assertion).
+    #[arg(long, visible_alias = "access-token-lifetime-seconds", default_value_t = 3600)]
     pub token_lifetime_secs: u64,
 
     /// How long a long-running operation stays InProgress, in milliseconds.
@@ -225,6 +225,9 @@ mod tests {
         assert_eq!(c.page_size, 100);
         assert_eq!(c.client_id, DEFAULT_CLIENT_ID);
         assert_eq!(c.faults.fault_seed, 0);
+        assert_eq!(c.token_lifetime_secs, 3600);
+        let c = Config::parse_from(["agentpool-emulator", "--access-token-lifetime-seconds", "5"]);
+        assert_eq!(c.token_lifetime_secs, 5);
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! A local Azure for testing agentpool without a subscription: Azure Resource Manager (resource groups,
 //! storage accounts and blob containers, managed identities, role assignments, compute galleries, Azure VM
-//! Image Builder templates and their builds), an Entra ID token endpoint, fault injection and oav traffic
-//! recording, all over HTTPS with a CA made at start.
+//! Image Builder templates and their builds), an Entra ID token endpoint (client secrets and workload identity
+//! federation), an Azure DevOps organization (with a pipeline job's OIDC tokens), fault injection and oav
+//! traffic recording, all over HTTPS with a CA made at start.
 //!
 //! Start it in process with [`Emulator::start`] (tests) or as the `agentpool-emulator` binary, which prints
-//! a [`ReadyInfo`] line of JSON on stdout. Module map:
+//! a [`ReadyInfo`] line of JSON on stdout; [`ReadyInfo::client_vars`] and [`ReadyInfo::task_vars`] give the
+//! environment of agentpool's CLI and of its pipeline task. Module map:
 //!
 //! | module | concern |
 //! |---|---|
 //! | [`tls`] | CA + server certificate, PEM files, rustls config |
-//! | [`entra`] | openid-configuration, client-credentials token endpoint, token signing |
+//! | [`entra`] | openid-configuration, client-credentials token endpoint (secret, client assertion), token signing, applications and federated credentials ([`entra::directory`]) |
 //! | [`auth`] | bearer-token middleware of ARM routes |
 //! | [`authz`] | access decided by role assignments and role definitions (callers, Image Builder's identity) |
 //! | [`traffic`] | oav traffic files |
@@ -22,7 +24,7 @@
 //! | [`state`] | in-memory state and its file |
 //! | [`server`] | accept loop, route table, lifecycle, background tick of the kinds |
 //! | [`azurite`] | starting Azurite beside it (e2e harness, benchmarks) |
-//! | [`devops`] | Azure DevOps at `https://host:port/{organization}`: projects, endpoints, pools, elastic pools, and its actor on scale sets |
+//! | [`devops`] | Azure DevOps at `https://host:port/{organization}`: projects, endpoints, pools, elastic pools, its actor on scale sets, a job's OIDC tokens ([`devops::oidc`]) |
 
 pub mod admin;
 pub mod app;
@@ -43,4 +45,4 @@ pub mod tls;
 pub mod traffic;
 
 pub use config::Config;
-pub use server::{Emulator, ReadyInfo, ServerError};
+pub use server::{Emulator, ReadyInfo, ServerError, ServiceConnectionInfo, TaskAuthScheme};

@@ -38,6 +38,8 @@ use crate::admin::{self, RequestCounter};
 use crate::app::App;
 use crate::blob_data_plane::BlobDataPlane;
 use crate::config::Config;
+use crate::devops::oidc::{self, OidcIssuer};
+use crate::entra::directory::Directory;
 use crate::entra::{self, TokenIssuer};
 use crate::faults::{FaultError, FaultInjector};
 use crate::state::{SharedState, StateError};
@@ -107,6 +109,66 @@ pub struct ReadyInfo {
     pub devops_pat: String,
     /// The job access token (`System.AccessToken`) Azure DevOps accepts as Bearer.
     pub devops_access_token: String,
+    /// The organization's id (the `{id}` of its OIDC issuer `https://vstoken.dev.azure.com/{id}`).
+    pub devops_organization_id: String,
+    /// `SYSTEM_PLANID` and `SYSTEM_JOBID` of the emulated pipeline job (the job of the job token).
+    pub devops_plan_id: String,
+    pub devops_job_id: String,
+    /// `SYSTEM_OIDCREQUESTURI` of the job in the project of [`ReadyInfo::wif_service_connection`].
+    pub oidc_request_uri: String,
+    /// The first `--devops-service-endpoint` (scheme `ServicePrincipal`).
+    pub service_connection: ServiceConnectionInfo,
+    /// The first `--devops-wif-service-endpoint` (scheme `WorkloadIdentityFederation`).
+    pub wif_service_connection: ServiceConnectionInfo,
+}
+
+/// A seeded AzureRM service connection, as a pipeline task sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceConnectionInfo {
+    pub id: String,
+    pub name: String,
+    /// `ServicePrincipal` or `WorkloadIdentityFederation`.
+    pub scheme: String,
+    pub project: String,
+    pub project_id: String,
+    /// The principal (application client id).
+    pub service_principal_id: String,
+    /// `SYSTEM_OIDCREQUESTURI` of the job in this connection's project.
+    pub oidc_request_uri: String,
+    /// Issuer and subject of its OIDC tokens (empty unless `WorkloadIdentityFederation`).
+    pub issuer: String,
+    pub subject: String,
+}
+
+impl ServiceConnectionInfo {
+    /// The connection `name` of `project` in an organization served at `devops_url`.
+    fn of(org: &devops::model::Organization, project: &str, name: &str, devops_url: &str) -> Option<Self> {
+        let project = org.project(project)?;
+        let endpoint =
+            org.endpoints.iter().find(|e| e.name.eq_ignore_ascii_case(name) && e.project_ids.contains(&project.id))?;
+        let wif = endpoint.scheme.eq_ignore_ascii_case(oidc::WIF_SCHEME);
+        Some(ServiceConnectionInfo {
+            id: endpoint.id.clone(),
+            name: endpoint.name.clone(),
+            scheme: endpoint.scheme.clone(),
+            project: project.name.clone(),
+            project_id: project.id.clone(),
+            service_principal_id: endpoint.service_principal_id.clone().unwrap_or_default(),
+            oidc_request_uri: oidc::request_uri(&format!("{devops_url}/"), &org.name, &project.id),
+            issuer: if wif { oidc::issuer(org) } else { String::new() },
+            subject: if wif { oidc::subject(org, endpoint) } else { String::new() },
+        })
+    }
+}
+
+/// Which seeded service connection a task's `connectedServiceNameARM` input names ([`ReadyInfo::task_vars`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskAuthScheme {
+    /// [`ReadyInfo::service_connection`]: a client secret.
+    ServicePrincipal,
+    /// [`ReadyInfo::wif_service_connection`]: the job's OIDC token exchanged at Entra ID.
+    WorkloadIdentityFederation,
 }
 
 impl ReadyInfo {
@@ -131,6 +193,104 @@ impl ReadyInfo {
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
     }
+
+    /// The environment the Azure Pipelines agent gives a task whose AzureRM service connection input is named
+    /// `connectedServiceNameARM` (AzureCLIV2's, `specs/azure-pipelines-tasks/Tasks/AzureCLIV2/task.json`), for
+    /// the seeded connection of `scheme`, trusting the CAs in `ca_bundle` (`AGENTPOOL_CA_FILE`):
+    ///
+    /// - the input `INPUT_CONNECTEDSERVICENAMEARM` = the connection id;
+    /// - the connection as azure-pipelines-task-lib reads it (`ENDPOINT_URL_<id>`, `ENDPOINT_AUTH_<id>` (JSON
+    ///   `{parameters, scheme}`), `ENDPOINT_AUTH_SCHEME_<id>`, `ENDPOINT_AUTH_PARAMETER_<id>_<KEY>`,
+    ///   `ENDPOINT_DATA_<id>` (JSON), `ENDPOINT_DATA_<id>_<KEY>`: the id as is, the key upper-cased,
+    ///   `task.ts`): the ARM endpoint with a trailing `/` as URL; parameters `TENANTID`, `SERVICEPRINCIPALID`,
+    ///   `SERVICEPRINCIPALKEY` and `AUTHENTICATIONTYPE` `spnKey` (ServicePrincipal) or
+    ///   `WORKLOADIDENTITYFEDERATIONISSUER` / `…SUBJECT` (WorkloadIdentityFederation); data `SUBSCRIPTIONID`,
+    ///   `SUBSCRIPTIONNAME`, `ENVIRONMENT` `AzureCloud`, `SCOPELEVEL` `Subscription`,
+    ///   `ACTIVEDIRECTORYSERVICEENDPOINTRESOURCEID` `https://management.core.windows.net/` (a resource the
+    ///   emulated ARM accepts as audience), and the emulator's authority with a trailing `/` as
+    ///   `ENVIRONMENTAUTHORITYURL` and `ACTIVEDIRECTORYAUTHORITY` (the keys azure-pipelines-tasks-azure-arm-rest's
+    ///   `AzureRMEndpoint` reads, with and without MSAL);
+    /// - the job: `SYSTEM_ACCESSTOKEN` and `ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN` (the job
+    ///   token), `ENDPOINT_URL_SYSTEMVSSCONNECTION`, `SYSTEM_TEAMFOUNDATIONCOLLECTIONURI`,
+    ///   `SYSTEM_COLLECTIONURI`, `SYSTEM_TEAMFOUNDATIONSERVERURI` (the organization URL with a trailing `/`),
+    ///   `SYSTEM_TEAMPROJECT`, `SYSTEM_TEAMPROJECTID`, `SYSTEM_PLANID`, `SYSTEM_JOBID`, `SYSTEM_HOSTTYPE`
+    ///   `build`, `SYSTEM_OIDCREQUESTURI`, `TF_BUILD` `True` (as a hosted job's environment shows them).
+    pub fn task_vars(
+        &self,
+        scheme: TaskAuthScheme,
+        ca_bundle: &std::path::Path,
+    ) -> std::collections::BTreeMap<String, String> {
+        let connection = match scheme {
+            TaskAuthScheme::ServicePrincipal => &self.service_connection,
+            TaskAuthScheme::WorkloadIdentityFederation => &self.wif_service_connection,
+        };
+        let id = connection.id.as_str();
+        let collection_uri = format!("{}/", self.devops_url);
+        let authority = format!("{}/", self.authority_host);
+        let mut parameters = serde_json::Map::new();
+        parameters.insert("tenantid".into(), self.tenant_id.clone().into());
+        parameters.insert("serviceprincipalid".into(), connection.service_principal_id.clone().into());
+        match scheme {
+            TaskAuthScheme::ServicePrincipal => {
+                parameters.insert("serviceprincipalkey".into(), self.client_secret.clone().into());
+                parameters.insert("authenticationType".into(), "spnKey".into());
+            }
+            TaskAuthScheme::WorkloadIdentityFederation => {
+                parameters.insert("workloadIdentityFederationIssuer".into(), connection.issuer.clone().into());
+                parameters.insert("workloadIdentityFederationSubject".into(), connection.subject.clone().into());
+            }
+        }
+        let data: serde_json::Map<String, serde_json::Value> = [
+            ("subscriptionId", self.subscription_id.clone()),
+            ("subscriptionName", "Emulated subscription".to_string()),
+            ("environment", "AzureCloud".to_string()),
+            ("scopeLevel", "Subscription".to_string()),
+            ("activeDirectoryServiceEndpointResourceId", "https://management.core.windows.net/".to_string()),
+            ("environmentAuthorityUrl", authority.clone()),
+            ("activeDirectoryAuthority", authority),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
+        let mut vars = std::collections::BTreeMap::new();
+        vars.insert("INPUT_CONNECTEDSERVICENAMEARM".to_string(), id.to_string());
+        vars.insert(format!("ENDPOINT_URL_{id}"), format!("{}/", self.arm_endpoint));
+        vars.insert(format!("ENDPOINT_AUTH_SCHEME_{id}"), connection.scheme.clone());
+        vars.insert(
+            format!("ENDPOINT_AUTH_{id}"),
+            serde_json::json!({ "parameters": parameters, "scheme": connection.scheme }).to_string(),
+        );
+        for (key, value) in &parameters {
+            vars.insert(format!("ENDPOINT_AUTH_PARAMETER_{id}_{}", key.to_uppercase()), json_text(value));
+        }
+        vars.insert(format!("ENDPOINT_DATA_{id}"), serde_json::Value::Object(data.clone()).to_string());
+        for (key, value) in &data {
+            vars.insert(format!("ENDPOINT_DATA_{id}_{}", key.to_uppercase()), json_text(value));
+        }
+        for (key, value) in [
+            ("ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN", self.devops_access_token.clone()),
+            ("ENDPOINT_URL_SYSTEMVSSCONNECTION", collection_uri.clone()),
+            ("SYSTEM_ACCESSTOKEN", self.devops_access_token.clone()),
+            ("SYSTEM_OIDCREQUESTURI", connection.oidc_request_uri.clone()),
+            ("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI", collection_uri.clone()),
+            ("SYSTEM_COLLECTIONURI", collection_uri.clone()),
+            ("SYSTEM_TEAMFOUNDATIONSERVERURI", collection_uri),
+            ("SYSTEM_TEAMPROJECT", connection.project.clone()),
+            ("SYSTEM_TEAMPROJECTID", connection.project_id.clone()),
+            ("SYSTEM_PLANID", self.devops_plan_id.clone()),
+            ("SYSTEM_JOBID", self.devops_job_id.clone()),
+            ("SYSTEM_HOSTTYPE", "build".to_string()),
+            ("TF_BUILD", "True".to_string()),
+            ("AGENTPOOL_CA_FILE", ca_bundle.display().to_string()),
+        ] {
+            vars.insert(key.to_string(), value);
+        }
+        vars
+    }
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_string)
 }
 
 /// A running emulator.
@@ -197,6 +357,8 @@ impl Emulator {
             endpoint: endpoint.clone(),
             state: SharedState::open(config.state_file.clone())?,
             tokens: TokenIssuer::new(&config.tenant_id, config.token_lifetime_secs),
+            directory: Directory::with_client(&config.client_id, &config.client_secret),
+            oidc: OidcIssuer::new(config.devops.oidc_token_lifetime_secs),
             faults: FaultInjector::new(config.faults.clone())?,
             traffic,
             requests: RequestCounter::default(),
@@ -208,6 +370,20 @@ impl Emulator {
         crate::authz::caller::seed(&app).map_err(ServerError::CallerRoles)?;
         crate::kinds::network::seed::seed(&app).map_err(ServerError::Subnets)?;
         seed_devops(&app);
+        let devops_url = format!("{}/{}", app.endpoint, app.config.devops.organization);
+        let (organization_id, service_connection, wif_service_connection) = app.state.read(|store| {
+            let org = store.devops().org(&app.config.devops.organization);
+            let connection = |seeds: &[devops::settings::EndpointSeed]| {
+                org.zip(seeds.first())
+                    .and_then(|(org, seed)| ServiceConnectionInfo::of(org, &seed.project, &seed.name, &devops_url))
+                    .unwrap_or_default()
+            };
+            (
+                org.map(|o| o.id.clone()).unwrap_or_default(),
+                connection(&app.config.devops.service_endpoints),
+                connection(&app.config.devops.wif_service_endpoints),
+            )
+        });
         let ready = ReadyInfo {
             arm_endpoint: endpoint.clone(),
             authority_host: endpoint,
@@ -221,7 +397,13 @@ impl Emulator {
             principal_id: crate::authz::caller::principal_id(&app.config.client_id),
             state_dir,
             traffic_dir: app.config.traffic_dir.clone(),
-            devops_url: format!("{}/{}", app.endpoint, app.config.devops.organization),
+            devops_organization_id: organization_id,
+            devops_plan_id: oidc::plan_id(&app.config.devops.organization),
+            devops_job_id: oidc::job_id(&app.config.devops.organization),
+            oidc_request_uri: wif_service_connection.oidc_request_uri.clone(),
+            service_connection,
+            wif_service_connection,
+            devops_url,
             devops_pat: app.config.devops.pat.clone(),
             devops_access_token: app.config.devops.access_token.clone(),
         };
@@ -256,7 +438,8 @@ impl Emulator {
     }
 }
 
-/// Makes the Azure DevOps organization, projects and endpoints of the flags that are missing.
+/// Makes the Azure DevOps organization, projects and endpoints of the flags that are missing, and gives
+/// every workload identity federation connection its federated credential in Entra's directory.
 fn seed_devops(app: &App) {
     let azure = devops::seed::Azure {
         tenant_id: app.config.tenant_id.clone(),
@@ -270,6 +453,7 @@ fn seed_devops(app: &App) {
         if *store.devops() != before {
             store.mark_changed();
         }
+        oidc::federate_all(store.devops(), &app.directory);
     });
 }
 

@@ -163,6 +163,10 @@ pub async fn record(State(app): State<Arc<App>>, request: Request, next: Next) -
 
 /// Middleware of Azure DevOps routes: records the exchange with `https://dev.azure.com` as host.
 pub async fn record_devops(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    // A job's OIDC tokens are credentials, like Entra's tokens: never written to disk.
+    if request.uri().path().to_ascii_lowercase().ends_with("/oidctoken") {
+        return next.run(request).await;
+    }
     record_as(&app, DEVOPS_HOST, request, next).await
 }
 

@@ -7,7 +7,9 @@
 //! | GET `/actions[?organization=&poolId=]` | what the actor did to scale sets, oldest first: `{count, value:[{at, organization, poolId, action, scaleSet, detail}]}` |
 //! | POST `/organizations` `{"name"}` | makes an organization (with its `Default` and `Azure Pipelines` pools) |
 //! | POST `/projects` `{"organization"?, "name"}` | makes a project (with queues of the auto-provisioned pools); 200 `{id, name}` |
-//! | POST `/serviceendpoints` `{"organization"?, "project", "name", "type"?}` | makes an endpoint shared into the project: `AzureRM` (default; service principal of the emulator's tenant and subscription) or any other type (`UsernamePassword`, no tenant); 200 the `ServiceEndpoint` |
+//! | POST `/serviceendpoints` `{"organization"?, "project", "name", "type"?, "scheme"?, "servicePrincipalId"?, "workloadIdentityFederationSubject"?, "federatedCredential"?, "federatedSubject"?}` | makes an endpoint shared into the project: `AzureRM` (default; the emulator's tenant and subscription) or any other type (`UsernamePassword`, no tenant); 200 the `ServiceEndpoint`. AzureRM: `scheme` `ServicePrincipal` (default) or `WorkloadIdentityFederation`, `servicePrincipalId` the principal (default `--client-id`). A `WorkloadIdentityFederation` one gets a federated credential on its principal's Entra application (made if missing) unless `federatedCredential` is `false`; its subject is the connection's (`workloadIdentityFederationSubject` when given, else `sc://{organization}/{project}/{name}`) unless `federatedSubject` says otherwise — a subject that does not match makes Entra answer AADSTS70021. 400 for an unknown scheme |
+//! | GET `/oidctokens` | `{count, byServiceConnection: {"<id>": n}, value: [{jti, serviceConnectionId, subject, iat, exp}]}`: the OIDC tokens the job got since start or the last reset ([`super::oidc`]) |
+//! | DELETE `/oidctokens` | 204, the counts back to none |
 //! | POST `/jobs` `{"organization"?, "poolId", "nodeId"?}` | runs a job on an idle node of the pool (the given one, else the longest idle): the agent is `assigned`, the node `assigned`; 200 `{requestId, nodeId, nodeName}`; 409 when no such idle node |
 //! | POST `/jobs/{requestId}/finish` `{"organization"?}` | ends the job: the agent is free; the actor makes the node idle again (or deletes it when it was marked for deletion or the pool recycles agents); 404 unknown job |
 
@@ -23,8 +25,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::model::{Endpoint, IdKind, Job, Organization};
+use super::oidc;
 use super::render::{self, timestamp};
-use super::seed::{self, emulator_user, stable_id, Azure};
+use super::seed::{self, emulator_user, stable_id, Azure, AzureRmEndpoint, AzureRmScheme};
 use crate::app::App;
 
 /// Errors of the admin routes.
@@ -40,12 +43,15 @@ pub enum DevopsAdminError {
     NoIdleNode(i64, String),
     #[error("job {0} does not exist")]
     NoJob(i64),
+    #[error("unknown AzureRM scheme '{0}': use ServicePrincipal or WorkloadIdentityFederation")]
+    UnknownScheme(String),
 }
 
 impl IntoResponse for DevopsAdminError {
     fn into_response(self) -> Response {
         let status = match self {
             DevopsAdminError::NoIdleNode(..) => StatusCode::CONFLICT,
+            DevopsAdminError::UnknownScheme(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::NOT_FOUND,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
@@ -60,6 +66,7 @@ pub fn router() -> Router<Arc<App>> {
         .route("/organizations", post(add_organization))
         .route("/projects", post(add_project))
         .route("/serviceendpoints", post(add_endpoint))
+        .route("/oidctokens", get(oidc_tokens).delete(reset_oidc_tokens))
         .route("/jobs", post(start_job))
         .route("/jobs/{request_id}/finish", post(finish_job))
 }
@@ -138,12 +145,18 @@ async fn add_project(
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct NewEndpoint {
     organization: Option<String>,
     project: String,
     name: String,
     #[serde(rename = "type")]
     endpoint_type: Option<String>,
+    scheme: Option<String>,
+    service_principal_id: Option<String>,
+    workload_identity_federation_subject: Option<String>,
+    federated_credential: Option<bool>,
+    federated_subject: Option<String>,
 }
 
 async fn add_endpoint(
@@ -158,11 +171,20 @@ async fn add_endpoint(
         client_id: app.config.client_id.clone(),
     };
     let kind = body.endpoint_type.clone().unwrap_or_else(|| "AzureRM".into());
-    let value = with_org(&app, &org, |o| {
+    let scheme = match body.scheme.as_deref() {
+        None => AzureRmScheme::ServicePrincipal,
+        Some(s) => AzureRmScheme::parse(s).ok_or_else(|| DevopsAdminError::UnknownScheme(s.to_string()))?,
+    };
+    let (value, credential) = with_org(&app, &org, |o| {
         let project =
             o.project(&body.project).ok_or_else(|| DevopsAdminError::NoProject(body.project.clone()))?.clone();
         let id = if kind.eq_ignore_ascii_case("azurerm") {
-            seed::ensure_azurerm_endpoint(o, &project.name, &body.name, &azure, now)
+            let spec = AzureRmEndpoint {
+                scheme,
+                service_principal_id: body.service_principal_id.clone(),
+                subject: body.workload_identity_federation_subject.clone(),
+            };
+            seed::ensure_azurerm_endpoint_with(o, &project.name, &body.name, &azure, &spec, now)
         } else {
             let endpoint = Endpoint {
                 id: stable_id(&[&o.name, "endpoint", &project.name, &body.name]),
@@ -175,13 +197,31 @@ async fn add_endpoint(
                 subscription_id: None,
                 subscription_name: None,
                 url: "https://example.invalid/".into(),
+                workload_identity_federation_subject: None,
             };
             seed::add_endpoint(o, endpoint)
         };
         let endpoint = o.endpoints.iter().find(|e| e.id == id).cloned();
-        Ok(endpoint.map_or(Value::Null, |e| render::endpoint(&o.projects, &e, &emulator_user())))
+        let credential = endpoint
+            .as_ref()
+            .filter(|_| body.federated_credential != Some(false))
+            .and_then(|e| oidc::federated_credential(o, e, body.federated_subject.as_deref()));
+        let value = endpoint.map_or(Value::Null, |e| render::endpoint_in(o, &e, &emulator_user()));
+        Ok((value, credential))
     })?;
+    if let Some((client_id, credential)) = credential {
+        app.directory.put_credential(&client_id, credential);
+    }
     Ok(Json(value))
+}
+
+async fn oidc_tokens(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(app.oidc.snapshot())
+}
+
+async fn reset_oidc_tokens(State(app): State<Arc<App>>) -> StatusCode {
+    app.oidc.reset();
+    StatusCode::NO_CONTENT
 }
 
 #[derive(Debug, Deserialize)]

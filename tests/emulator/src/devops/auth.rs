@@ -7,7 +7,9 @@
 //! - `Bearer <Entra access token>` issued by the emulator's token endpoint for Azure DevOps' resource
 //!   ([`crate::entra::AZURE_DEVOPS_RESOURCE`]), checked like ARM's tokens (signature, `nbf`/`exp`) plus the
 //!   audience;
-//! - `Bearer <job access token>`: the `System.AccessToken` of a pipeline job (`--devops-access-token`).
+//! - `Bearer <job access token>`: the `System.AccessToken` of a pipeline job (`--devops-access-token`), or the
+//!   same token as the password of `Basic` (microsoft/azure-pipelines-tasks `PowerShellV2/AccessTokenHelper.ps1`
+//!   asks for OIDC tokens with `Basic base64(":" + System.AccessToken)`).
 //!
 //! Refused, as Azure DevOps does (decompiled `TeamFoundationAuthenticationService.RedirectToIdentityProvider`,
 //! see [`super::error`]; microsoft/azure-devops-auth-samples#52):
@@ -90,7 +92,13 @@ pub fn authenticate(app: &App, headers: &HeaderMap, now: i64) -> Result<Caller, 
         let decoded = STANDARD.decode(credential).map_err(|_| AuthFailure::WrongPat)?;
         let text = String::from_utf8(decoded).map_err(|_| AuthFailure::WrongPat)?;
         let pat = text.split_once(':').map_or(text.as_str(), |(_, pat)| pat);
-        return if pat == app.config.devops.pat { Ok(Caller::Pat) } else { Err(AuthFailure::WrongPat) };
+        return if pat == app.config.devops.pat {
+            Ok(Caller::Pat)
+        } else if pat == app.config.devops.access_token {
+            Ok(Caller::JobToken)
+        } else {
+            Err(AuthFailure::WrongPat)
+        };
     }
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthFailure::Missing);
@@ -187,6 +195,8 @@ mod tests {
         assert_eq!(authenticate(&app, &headers(&format!("Basic {named}")), now), Ok(Caller::Pat));
         let job = format!("Bearer {}", app.config.devops.access_token);
         assert_eq!(authenticate(&app, &headers(&job), now), Ok(Caller::JobToken));
+        let job = STANDARD.encode(format!(":{}", app.config.devops.access_token));
+        assert_eq!(authenticate(&app, &headers(&format!("Basic {job}")), now), Ok(Caller::JobToken));
         let (token, _) = app.tokens.issue("agentpool-test", AZURE_DEVOPS_RESOURCE, now);
         assert!(matches!(authenticate(&app, &headers(&format!("Bearer {token}")), now), Ok(Caller::Entra { .. })));
     }

@@ -62,7 +62,7 @@ pub fn list_endpoints(ctx: &Ctx<'_>, store: &mut Store) -> Result<Reply, DevopsE
         .filter(|e| e.project_ids.contains(&project.id))
         .filter(|e| names.as_ref().is_none_or(|names| names.contains(&e.name.to_lowercase())))
         .filter(|e| kind.is_none_or(|k| e.endpoint_type.eq_ignore_ascii_case(k)))
-        .map(|e| render::endpoint(&org.projects, e, &emulator_user()))
+        .map(|e| render::endpoint_in(org, e, &emulator_user()))
         .collect();
     Ok(Reply::Json(render::list(items)))
 }
@@ -72,7 +72,7 @@ pub fn get_endpoint(ctx: &Ctx<'_>, store: &mut Store, id: &str) -> Result<Reply,
     let org = organization(store, ctx)?;
     let project = path_project(org, ctx)?;
     let found = org.endpoints.iter().find(|e| e.id.eq_ignore_ascii_case(id) && e.project_ids.contains(&project.id));
-    Ok(Reply::Json(found.map_or(Value::Null, |e| render::endpoint(&org.projects, e, &emulator_user()))))
+    Ok(Reply::Json(found.map_or(Value::Null, |e| render::endpoint_in(org, e, &emulator_user()))))
 }
 
 #[cfg(test)]

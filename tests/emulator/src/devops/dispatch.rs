@@ -23,7 +23,7 @@ use super::auth::{self, Caller};
 use super::error::{devops_json, DevopsError};
 use super::locations::{self, Location};
 use super::model::Organization;
-use super::{catalog, elastic, nodes, pools, version};
+use super::{catalog, elastic, nodes, oidc, pools, version};
 use crate::app::{base_url, App};
 use crate::state::Store;
 
@@ -53,6 +53,12 @@ pub enum Route {
     Nodes(i64),
     Node(i64, i64),
     Logs(i64),
+    /// `{hub, plan, job}` of `…/distributedtask/hubs/{hub}/plans/{plan}/jobs/{job}/oidctoken`.
+    OidcToken {
+        hub: String,
+        plan: String,
+        job: String,
+    },
 }
 
 impl Route {
@@ -85,6 +91,11 @@ impl Route {
             (false, ["distributedtask", "elasticpools", _, "logs"]) => {
                 (Route::Logs(id(2)?), "distributedtask", "elasticpoollogs")
             }
+            (true, ["distributedtask", "hubs", _, "plans", _, "jobs", _, "oidctoken"]) => (
+                Route::OidcToken { hub: rest[2].clone(), plan: rest[4].clone(), job: rest[6].clone() },
+                "distributedtask",
+                "oidctoken",
+            ),
             _ => return None,
         };
         Some((route, locations::find(area, resource)?))
@@ -97,6 +108,7 @@ impl Route {
             Route::ElasticPools => matches!(*method, Method::GET | Method::POST),
             Route::ElasticPool(_) => matches!(*method, Method::GET | Method::PATCH),
             Route::Node(..) => *method == Method::PATCH,
+            Route::OidcToken { .. } => *method == Method::POST,
             _ => *method == Method::GET,
         }
     }
@@ -244,6 +256,7 @@ fn serve(ctx: &Ctx<'_>, route: &Route, store: &mut Store) -> Result<Reply, Devop
         (Route::Nodes(pool), _) => nodes::list_nodes(ctx, store, *pool),
         (Route::Node(pool, node), _) => nodes::update_node(ctx, store, *pool, *node),
         (Route::Logs(pool), _) => nodes::list_logs(ctx, store, *pool),
+        (Route::OidcToken { hub, plan, job }, _) => oidc::create(ctx, store, hub, plan, job),
     }
 }
 
@@ -277,5 +290,11 @@ mod tests {
         assert!(Route::parse(false, &segs("distributedtask/pools/abc")).is_none());
         assert!(Route::Pool(1).allows(&Method::DELETE) && !Route::Pools.allows(&Method::POST));
         assert_eq!(percent_decode("My%20Project"), "My Project");
+        let (route, location) =
+            Route::parse(true, &segs("distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken")).unwrap();
+        assert_eq!(route, Route::OidcToken { hub: "build".into(), plan: "p1".into(), job: "j1".into() });
+        assert_eq!(location.id, "69a319f4-28c1-4bfd-93e6-ea0ff5c6f1a2");
+        assert!(route.allows(&Method::POST) && !route.allows(&Method::GET));
+        assert!(Route::parse(false, &segs("distributedtask/hubs/build/plans/p1/jobs/j1/oidctoken")).is_none());
     }
 }

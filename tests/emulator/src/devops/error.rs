@@ -115,6 +115,18 @@ pub enum DevopsError {
     /// (MicrosoftDocs/azure-devops-docs#13327 asks for an error at creation). The emulator refuses at once.
     #[error("The virtual machine scale set {0} uses Flexible orchestration. Scale set agent pools support Uniform orchestration only.")]
     FlexibleNotSupported(String),
+    /// 404 `TaskOrchestrationPlanNotFoundException` (thrown by the decompiled plan controllers for an unknown
+    /// plan; the wording is the emulator's): no such plan in the hub.
+    #[error("No plan found for identifier {0}.")]
+    PlanNotFound(String),
+    /// 404 `TaskOrchestrationPlanNotFoundException` for a job the plan does not have (the emulator's wording).
+    #[error("No job found with identifier {job} in plan {plan}.")]
+    PlanJobNotFound { plan: String, job: String },
+    /// 404 `ServiceEndpointNotFoundException` (`Microsoft.VisualStudio.Services.ServiceEndpoints.WebApi`, as
+    /// decompiled): no service connection of that id shared into the project. The wording is Azure Pipelines'
+    /// `PipelineStrings.ServiceEndpointNotFound`; the status is the emulator's choice.
+    #[error("A service connection with name {0} could not be found. The service connection does not exist or has not been authorized for use. For authorization details, refer to https://aka.ms/yamlauthz.")]
+    ServiceConnectionNotFound(String),
 }
 
 impl DevopsError {
@@ -140,7 +152,10 @@ impl DevopsError {
             | ElasticPoolNotFound(_)
             | ProjectNotFound(_)
             | ProjectNameNotFound(_)
-            | ServiceEndpointNotFound { .. } => StatusCode::NOT_FOUND,
+            | ServiceEndpointNotFound { .. }
+            | PlanNotFound(_)
+            | PlanJobNotFound { .. }
+            | ServiceConnectionNotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             PoolExists(_) | QueueExists(_) | ScaleSetInUse { .. } => StatusCode::CONFLICT,
             Cloud(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -178,6 +193,13 @@ impl DevopsError {
             InvalidServiceEndpoint { .. } => (ELASTIC, "InvalidServiceEndpointException", ELASTIC),
             ScaleSetInUse { .. } => (ELASTIC, "VirtualMachineScaleSetAlreadyTaggedForUseException", ELASTIC),
             Cloud(_) => ("Microsoft.Rest.Azure", "CloudException", "Microsoft.Rest.ClientRuntime.Azure"),
+            PlanNotFound(_) | PlanJobNotFound { .. } => {
+                (DT_WEBAPI, "TaskOrchestrationPlanNotFoundException", DT_WEBAPI)
+            }
+            ServiceConnectionNotFound(_) => {
+                let endpoints = "Microsoft.VisualStudio.Services.ServiceEndpoints.WebApi";
+                (endpoints, "ServiceEndpointNotFoundException", endpoints)
+            }
         }
     }
 

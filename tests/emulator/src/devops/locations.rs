@@ -6,7 +6,9 @@
 //!
 //! Location ids: decompiled `TaskResourceIds` (pools `a8c47e17…`, queues `900fa995…`, elasticpools
 //! `dd3c938f…`, elasticpoollogs `595b1769…`, nodes `1b232402…`), `ServiceEndpointResourceIds.EndpointResource`
-//! (project level `e85f1c62…`), `CoreConstants.ProjectsLocationId` (`603fe2ac…`). Route templates: the
+//! (project level `e85f1c62…`), `CoreConstants.ProjectsLocationId` (`603fe2ac…`), oidctoken `69a319f4…`
+//! (microsoft/azure-devops-node-api `TaskApi.createOidcToken`, whose route is `task.json`'s path; minimum
+//! version 7.1, the first its REST reference documents). Route templates: the
 //! elasticpools one is `_apis/{area}/{resource}/{poolId}` as Azure DevOps answers it; the others are the
 //! swaggers' paths without the organization, with `{area}` and `{resource}` for their segments by the same
 //! rule (the logs route keeps `logs`: its resource name is `elasticpoollogs`). Resource versions: 4 for
@@ -79,6 +81,14 @@ pub const LOCATIONS: &[Location] = &[
         route_template: "_apis/{area}/elasticpools/{poolId}/{resource}/{elasticNodeId}",
         resource_version: 1,
         min_version: (6, 1),
+    },
+    Location {
+        id: "69a319f4-28c1-4bfd-93e6-ea0ff5c6f1a2",
+        area: "distributedtask",
+        resource: "oidctoken",
+        route_template: "{scopeIdentifier}/_apis/{area}/hubs/{hubName}/plans/{planId}/jobs/{jobId}/{resource}",
+        resource_version: 1,
+        min_version: (7, 1),
     },
     Location {
         id: "595b1769-61d5-4076-a72a-98a02105ca9a",

@@ -1,6 +1,7 @@
 //! An emulated Azure DevOps organization on the emulator's own HTTPS listener, at
-//! `https://host:port/{organization}`: projects, service endpoints, agent pools and queues, and the
-//! `distributedtask/elasticpools` 7.1 API, with Azure DevOps acting on the scale sets of its elastic pools.
+//! `https://host:port/{organization}`: projects, service endpoints, agent pools and queues, the
+//! `distributedtask/elasticpools` 7.1 API, with Azure DevOps acting on the scale sets of its elastic pools,
+//! and the OIDC tokens of a pipeline job for workload identity federation service connections.
 //!
 //! | module | concern |
 //! |---|---|
@@ -12,6 +13,7 @@
 //! | [`pools`] | agent pools and queues |
 //! | [`elastic`] | elastic pools: create, get, list, update |
 //! | [`nodes`] | elastic nodes and pool logs |
+//! | [`oidc`] | a job's OIDC tokens for workload identity federation service connections |
 //! | [`actor`], [`lifecycle`] | Azure DevOps acting on scale sets on the server's tick |
 //! | [`vmss`] | what Azure DevOps reads and writes on a scale set body |
 //! | [`model`], [`render`] | the kept state and its wire shapes |
@@ -35,6 +37,7 @@ pub mod lifecycle;
 pub mod locations;
 pub mod model;
 pub mod nodes;
+pub mod oidc;
 pub mod pools;
 pub mod render;
 pub mod seed;

@@ -206,6 +206,10 @@ pub struct Endpoint {
     #[serde(default)]
     pub subscription_name: Option<String>,
     pub url: String,
+    /// `workloadIdentityFederationSubject` set on the connection (WorkloadIdentityFederation only): the `sub`
+    /// of its OIDC tokens instead of `sc://{organization}/{project}/{name}` ([`super::oidc::subject`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_identity_federation_subject: Option<String>,
 }
 
 /// Who made something (an `IdentityRef`).

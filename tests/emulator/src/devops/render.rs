@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use super::model::{AgentFlags, ElasticPool, Endpoint, Identity, Node, Pool, PoolLog, Project, Queue};
+use super::model::{AgentFlags, ElasticPool, Endpoint, Identity, Node, Organization, Pool, PoolLog, Project, Queue};
 
 /// ISO 8601 in UTC with milliseconds, as Azure DevOps writes dates.
 pub fn timestamp(t: OffsetDateTime) -> String {
@@ -79,7 +79,9 @@ pub fn endpoint(projects: &[Project], e: &Endpoint, creator: &Identity) -> Value
     }
     if let Some(principal) = &e.service_principal_id {
         parameters.insert("serviceprincipalid".into(), json!(principal));
-        parameters.insert("authenticationType".into(), json!("spnKey"));
+        if e.scheme.eq_ignore_ascii_case("ServicePrincipal") {
+            parameters.insert("authenticationType".into(), json!("spnKey"));
+        }
     }
     let references: Vec<Value> = e
         .project_ids
@@ -101,6 +103,20 @@ pub fn endpoint(projects: &[Project], e: &Endpoint, creator: &Identity) -> Value
         "owner": "Library",
         "serviceEndpointProjectReferences": references,
     })
+}
+
+/// [`endpoint`] of an organization's endpoint: a `WorkloadIdentityFederation` one also shows the
+/// `workloadIdentityFederationIssuer` and `workloadIdentityFederationSubject` parameters its tokens carry (the
+/// parameter names Azure DevOps answers, as the azuredevops Terraform provider and Azure Developer CLI read
+/// them).
+pub fn endpoint_in(org: &Organization, e: &Endpoint, creator: &Identity) -> Value {
+    let mut value = endpoint(&org.projects, e, creator);
+    if e.scheme.eq_ignore_ascii_case(super::oidc::WIF_SCHEME) {
+        let parameters = &mut value["authorization"]["parameters"];
+        parameters["workloadIdentityFederationIssuer"] = json!(super::oidc::issuer(org));
+        parameters["workloadIdentityFederationSubject"] = json!(super::oidc::subject(org, e));
+    }
+    value
 }
 
 /// `TaskAgentPoolOptions` as written on the wire.

@@ -1,7 +1,8 @@
 //! What exists in the emulated Azure DevOps before anyone asks: the organization of `--devops-organization`
 //! with the two pools every organization has (`Default`, id 1, and the Microsoft-hosted `Azure Pipelines`,
-//! id 2), the projects of `--devops-project` (each with a queue of both pools) and the AzureRM service
-//! endpoints of `--devops-service-endpoint`.
+//! id 2), the projects of `--devops-project` (each with a queue of both pools), the AzureRM service
+//! endpoints of `--devops-service-endpoint` (scheme `ServicePrincipal`) and of `--devops-wif-service-endpoint`
+//! (scheme `WorkloadIdentityFederation`), all with the principal `--client-id`.
 //!
 //! Seeding adds what is missing and changes nothing that exists, so a state file loaded at start keeps its
 //! pools. The admin routes ([`super::admin`]) add organizations, projects and endpoints through the same
@@ -10,6 +11,7 @@
 use time::OffsetDateTime;
 
 use super::model::{DevopsState, Endpoint, IdKind, Identity, Organization, Pool, Project, Queue};
+use super::oidc::WIF_SCHEME;
 use super::render::timestamp;
 use super::settings::DevopsSettings;
 
@@ -50,6 +52,47 @@ pub fn seed(state: &mut DevopsState, settings: &DevopsSettings, azure: &Azure, n
     for endpoint in &settings.service_endpoints {
         ensure_azurerm_endpoint(org, &endpoint.project, &endpoint.name, azure, now);
     }
+    for endpoint in &settings.wif_service_endpoints {
+        let spec = AzureRmEndpoint { scheme: AzureRmScheme::WorkloadIdentityFederation, ..AzureRmEndpoint::default() };
+        ensure_azurerm_endpoint_with(org, &endpoint.project, &endpoint.name, azure, &spec, now);
+    }
+}
+
+/// How an AzureRM service endpoint authenticates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AzureRmScheme {
+    /// `ServicePrincipal`: the principal's secret.
+    #[default]
+    ServicePrincipal,
+    /// `WorkloadIdentityFederation`: an OIDC token of the job, exchanged at Entra ID.
+    WorkloadIdentityFederation,
+}
+
+impl AzureRmScheme {
+    /// The scheme's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AzureRmScheme::ServicePrincipal => "ServicePrincipal",
+            AzureRmScheme::WorkloadIdentityFederation => WIF_SCHEME,
+        }
+    }
+
+    /// `ServicePrincipal` or `WorkloadIdentityFederation` (any case).
+    pub fn parse(s: &str) -> Option<Self> {
+        [AzureRmScheme::ServicePrincipal, AzureRmScheme::WorkloadIdentityFederation]
+            .into_iter()
+            .find(|scheme| scheme.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// What an AzureRM endpoint is made with besides its project and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AzureRmEndpoint {
+    pub scheme: AzureRmScheme,
+    /// The principal (application client id); default the emulator's client.
+    pub service_principal_id: Option<String>,
+    /// `workloadIdentityFederationSubject` of the connection (the `sub` of its tokens when set).
+    pub subject: Option<String>,
 }
 
 /// The organization, made (with its two pools) if missing.
@@ -105,18 +148,31 @@ pub fn ensure_azurerm_endpoint(
     azure: &Azure,
     now: OffsetDateTime,
 ) -> String {
+    ensure_azurerm_endpoint_with(org, project, name, azure, &AzureRmEndpoint::default(), now)
+}
+
+/// The endpoint's id, an AzureRM endpoint of that scheme made (and its project) if missing.
+pub fn ensure_azurerm_endpoint_with(
+    org: &mut Organization,
+    project: &str,
+    name: &str,
+    azure: &Azure,
+    spec: &AzureRmEndpoint,
+    now: OffsetDateTime,
+) -> String {
     let project_id = ensure_project(org, project, now);
     let endpoint = Endpoint {
         id: stable_id(&[&org.name, "endpoint", project, name]),
         name: name.to_string(),
         endpoint_type: "AzureRM".into(),
         project_ids: vec![project_id],
-        scheme: "ServicePrincipal".into(),
+        scheme: spec.scheme.as_str().into(),
         tenant_id: Some(azure.tenant_id.clone()),
-        service_principal_id: Some(azure.client_id.clone()),
+        service_principal_id: Some(spec.service_principal_id.clone().unwrap_or_else(|| azure.client_id.clone())),
         subscription_id: Some(azure.subscription_id.clone()),
         subscription_name: Some("Emulated subscription".into()),
         url: "https://management.azure.com/".into(),
+        workload_identity_federation_subject: spec.subject.clone(),
     };
     add_endpoint(org, endpoint)
 }
@@ -167,6 +223,10 @@ mod tests {
         assert_eq!(org.queues.len(), 4, "each project queues both pools");
         let endpoint = &org.endpoints[0];
         assert_eq!((endpoint.name.as_str(), endpoint.endpoint_type.as_str()), ("sc-agents-sbx", "AzureRM"));
+        assert_eq!(endpoint.scheme, "ServicePrincipal");
+        let wif = &org.endpoints[1];
+        assert_eq!((wif.name.as_str(), wif.scheme.as_str()), ("sc-agents-wif", "WorkloadIdentityFederation"));
+        assert_eq!(wif.service_principal_id.as_deref(), Some("c"));
         assert_eq!(endpoint.project_ids, [org.project("platform").unwrap().id.clone()]);
         assert_eq!(org.counters.pool, FIRST_POOL_ID - 1);
     }

@@ -49,6 +49,18 @@ pub struct DevopsSettings {
           default_value = "platform/sc-agents-sbx")]
     pub service_endpoints: Vec<EndpointSeed>,
 
+    /// An AzureRM service endpoint with the `WorkloadIdentityFederation` scheme (principal `--client-id`, whose
+    /// Entra application gets a federated credential for the connection's issuer and subject), as
+    /// `<project>/<name>` (repeatable; default `platform/sc-agents-wif`; the project is made if missing).
+    #[arg(long = "devops-wif-service-endpoint", value_name = "PROJECT/NAME", value_parser = EndpointSeed::parse,
+          default_value = "platform/sc-agents-wif")]
+    pub wif_service_endpoints: Vec<EndpointSeed>,
+
+    /// Lifetime of the OIDC tokens a job gets for a workload identity federation service connection
+    /// (`…/oidctoken`), in seconds.
+    #[arg(long = "oidc-token-lifetime-seconds", default_value_t = crate::devops::oidc::DEFAULT_LIFETIME_SECS)]
+    pub oidc_token_lifetime_secs: u64,
+
     /// The personal access token Azure DevOps accepts (Basic authentication, any user name).
     #[arg(long = "devops-pat", default_value = DEFAULT_PAT)]
     pub pat: String,
@@ -81,6 +93,8 @@ mod tests {
             c.service_endpoints,
             vec![EndpointSeed { project: "platform".into(), name: "sc-agents-sbx".into() }]
         );
+        assert_eq!(c.wif_service_endpoints[0].name, "sc-agents-wif");
+        assert_eq!(c.oidc_token_lifetime_secs, 600);
         let c = Cli::parse_from([
             "x",
             "--devops-project",
@@ -91,8 +105,13 @@ mod tests {
             "b/sc-b",
             "--devops-node-ms",
             "5",
+            "--devops-wif-service-endpoint",
+            "b/sc-wif",
+            "--oidc-token-lifetime-seconds",
+            "3",
         ])
         .devops;
+        assert_eq!((c.wif_service_endpoints[0].project.as_str(), c.oidc_token_lifetime_secs), ("b", 3));
         assert_eq!(c.projects, ["a", "b"]);
         assert_eq!(c.service_endpoints[0].name, "sc-b");
         assert_eq!(c.node_ms, 5);

@@ -124,9 +124,12 @@ async fn options_discovers_resource_locations() {
     }
     let r = h.ado_with(Method::OPTIONS, &format!("{}/_apis/DistributedTask", h.org_url()), None, Some(&pat), &[]).await;
     let area = r.body["value"].as_array().unwrap();
-    assert!(area.iter().all(|l| l["area"] == "distributedtask") && area.len() == 5, "{:?}", r.body);
+    assert!(area.iter().all(|l| l["area"] == "distributedtask") && area.len() == 6, "{:?}", r.body);
     let logs = area.iter().find(|l| l["resourceName"] == "elasticpoollogs").unwrap();
     assert_eq!(logs["routeTemplate"], "_apis/{area}/elasticpools/{poolId}/logs");
+    let oidc = area.iter().find(|l| l["resourceName"] == "oidctoken").unwrap();
+    assert_eq!(oidc["id"], "69a319f4-28c1-4bfd-93e6-ea0ff5c6f1a2");
+    assert_eq!(oidc["minVersion"], "7.1");
     h.stop().await;
 }
 

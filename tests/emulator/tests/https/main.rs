@@ -20,6 +20,7 @@ mod network;
 mod oav;
 mod oav_network;
 mod offer;
+mod pipelines;
 mod roles;
 mod scale_sets;
 mod storage_keys;

@@ -1,19 +1,51 @@
-//! An Entra ID (Azure AD) v2.0 endpoint for the client-credentials flow.
+//! An Entra ID (Azure AD) v2.0 endpoint for the client-credentials flow, with client secrets and client
+//! assertions (workload identity federation).
 //!
 //! - `GET /{tenant}/v2.0/.well-known/openid-configuration`: the discovery document, every endpoint on the
 //!   emulator's own https host;
-//! - `POST /{tenant}/oauth2/v2.0/token`: `grant_type=client_credentials` with `client_id`, `client_secret`
-//!   and one `{resource}/.default` scope; errors are Entra's JSON (`error`, `error_description` starting with
-//!   the AADSTS code, `error_codes`, ...), e.g. 401 `invalid_client` / AADSTS7000215 for a wrong secret;
+//! - `POST /{tenant}/oauth2/v2.0/token`: `grant_type=client_credentials` with `client_id`, one
+//!   `{resource}/.default` scope and either `client_secret` or `client_assertion_type=urn:ietf:params:oauth:
+//!   client-assertion-type:jwt-bearer` with `client_assertion=<JWT>` (what azure_identity's
+//!   `ClientAssertionCredential`, under `AzurePipelinesCredential`, posts); errors are Entra's JSON (`error`,
+//!   `error_description` starting with the AADSTS code and ending with trace id, correlation id and timestamp,
+//!   `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`);
 //! - `GET /{tenant}/discovery/v2.0/keys`: an empty key set (see caveats).
 //!
+//! Clients are the applications of the [`directory`] (`--client-id` with `--client-secret`, and the service
+//! principals of workload identity federation service connections with their federated credentials).
+//! A client assertion is checked in this order:
+//! 1. a JWT whose payload has `iss`, `sub`, `aud`, `exp`: else 400 `invalid_request` AADSTS50027 (code and
+//!    wording the emulator's);
+//! 2. a federated credential of the application with that issuer and subject (exact, case-sensitive) and the
+//!    audience: else 400 `invalid_request` AADSTS70021 "No matching federated identity record found for
+//!    presented assertion. Assertion Issuer: '…'. Assertion Subject: '…'. Assertion Audience: '…'." (status,
+//!    error and wording as Entra answered them, Azure/azure-workload-identity#616 and its troubleshooting
+//!    guide; Azure DevOps' "Troubleshoot workload identity" page lists the same code for a subject
+//!    `sc://<org>/<project>/<service-connection>` that does not match);
+//! 3. signed by the issuer: the emulator's Azure DevOps ([`crate::devops::oidc`]) is the only issuer whose
+//!    keys it knows: else 401 `invalid_client` AADSTS700027 "Client assertion contains an invalid signature."
+//!    (code and text from AzureAD/passport-azure-ad#453; the status is the emulator's);
+//! 4. within its time range (`nbf` with 5 minutes of skew, `exp` without): else 401 `invalid_client`
+//!    AADSTS700024 "Client assertion is not within its valid time range. Current time: …, assertion valid
+//!    from …, expiry time of assertion …. Review the documentation at
+//!    https://learn.microsoft.com/entra/identity-platform/certificate-credentials ." (status and body as
+//!    quoted in risingwavelabs/risingwave#17123, the documentation link of 2024-10 onwards as quoted in
+//!    AzureAD/microsoft-authentication-library-for-dotnet#4951 and …-for-java#984).
+//!
+//! An unknown `client_id` is 400 `unauthorized_client` AADSTS700016; neither a secret nor an assertion 401
+//! `invalid_client` AADSTS7000216 (the text quoted in MicrosoftDocs/azure-docs#30777; the status is the
+//! emulator's); a secret for an application without one, or a wrong one, 401 AADSTS7000215.
+//!
 //! Tokens are JWT-shaped (v1.0 claims: `iss` `https://sts.windows.net/{tenant}/`, `aud` = the scope's
-//! resource, `tid`, `oid`, `appid`, `nbf`/`iat`/`exp`) and signed HS256 with a random key made at start;
-//! [`TokenIssuer::verify`] rejects anything the emulator did not sign.
+//! resource, `tid`, `oid`, `appid`, `appidacr` `1` for a secret and `2` for an assertion, `nbf`/`iat`/`exp`),
+//! live `--token-lifetime-secs` (alias `--access-token-lifetime-seconds`) and are signed HS256 with a random
+//! key made at start; [`TokenIssuer::verify`] rejects anything the emulator did not sign. The directory counts
+//! per client id the tokens issued (by grant) and the requests refused (`GET /_emulator/entra/tokens`).
 //!
 //! Caveats: HS256 instead of RS256, so the key set is empty and tokens verify only here; tokens do not
-//! survive a restart (new key); no certificate or federated (client assertion) credentials yet; the token
-//! endpoint is never faulted and never recorded.
+//! survive a restart (new key); no certificate credentials; Entra's newer codes for a mismatch on the issuer
+//! or the subject alone (AADSTS700211, AADSTS700213) are not used, AADSTS70021 stands for every mismatch; the
+//! token endpoint is never faulted and never recorded.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +63,14 @@ use time::OffsetDateTime;
 
 use crate::app::{base_url, App};
 use crate::arm::error::json_response;
+
+pub mod admin;
+pub mod directory;
+
+use directory::Grant;
+
+/// `client_assertion_type` of a JWT client assertion (RFC 7523, as azure_identity sends it).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The Entra resource (application id) of Azure DevOps: tokens for it are asked with the scope
 /// `499b84ac-1321-427f-aa17-267ca6975798/.default` and carry it as `aud`. Source: microsoft/azure-devops-rust-api
@@ -72,6 +112,16 @@ pub enum EntraError {
     InvalidSecret(String),
     #[error("AADSTS1002012: The provided value for scope {0} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")]
     InvalidScope(String),
+    #[error("AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")]
+    NoCredential,
+    #[error("AADSTS50027: JWT token is invalid or malformed.")]
+    MalformedAssertion,
+    #[error("AADSTS70021: No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{audience}'. https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation")]
+    NoMatchingFederatedIdentity { issuer: String, subject: String, audience: String },
+    #[error("AADSTS700027: Client assertion contains an invalid signature.")]
+    InvalidAssertionSignature,
+    #[error("AADSTS700024: Client assertion is not within its valid time range. Current time: {now}, assertion valid from {nbf}, expiry time of assertion {exp}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .")]
+    AssertionTimeRange { now: String, nbf: String, exp: String },
 }
 
 impl EntraError {
@@ -84,6 +134,11 @@ impl EntraError {
             UnknownClient(_) => (StatusCode::BAD_REQUEST, "unauthorized_client", 700016),
             InvalidSecret(_) => (StatusCode::UNAUTHORIZED, "invalid_client", 7000215),
             InvalidScope(_) => (StatusCode::BAD_REQUEST, "invalid_scope", 1002012),
+            NoCredential => (StatusCode::UNAUTHORIZED, "invalid_client", 7000216),
+            MalformedAssertion => (StatusCode::BAD_REQUEST, "invalid_request", 50027),
+            NoMatchingFederatedIdentity { .. } => (StatusCode::BAD_REQUEST, "invalid_request", 70021),
+            InvalidAssertionSignature => (StatusCode::UNAUTHORIZED, "invalid_client", 700027),
+            AssertionTimeRange { .. } => (StatusCode::UNAUTHORIZED, "invalid_client", 700024),
         }
     }
 }
@@ -175,8 +230,14 @@ impl TokenIssuer {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Issues a token for `client_id` and `resource`, valid from `now` for the configured lifetime.
+    /// Issues a token for `client_id` and `resource`, valid from `now` for the configured lifetime, as for a
+    /// client secret.
     pub fn issue(&self, client_id: &str, resource: &str, now: i64) -> (String, Claims) {
+        self.issue_for(client_id, resource, now, Grant::ClientSecret)
+    }
+
+    /// [`TokenIssuer::issue`] for a grant (`appidacr` `1` for a secret, `2` for an assertion).
+    pub fn issue_for(&self, client_id: &str, resource: &str, now: i64, grant: Grant) -> (String, Claims) {
         let oid = object_id_of(client_id);
         let claims = Claims {
             aud: resource.to_string(),
@@ -185,7 +246,10 @@ impl TokenIssuer {
             nbf: now,
             exp: now.saturating_add(self.lifetime_secs),
             appid: client_id.to_string(),
-            appidacr: "1".into(),
+            appidacr: match grant {
+                Grant::ClientSecret => "1".into(),
+                Grant::ClientAssertion => "2".into(),
+            },
             idtyp: "app".into(),
             sub: oid.clone(),
             oid,
@@ -294,39 +358,145 @@ pub fn resource_of_scope(scope: &str) -> Result<String, EntraError> {
 /// `POST /{tenant}/oauth2/v2.0/token` (form encoded).
 pub async fn token(State(app): State<Arc<App>>, Path(tenant): Path<String>, body: Bytes) -> Response {
     app.tokens.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match issue_token(&app, &tenant, &body) {
-        Ok(token) => json_response(
-            StatusCode::OK,
-            &json!({
-                "token_type": "Bearer",
-                "expires_in": app.config.token_lifetime_secs.saturating_sub(1),
-                "ext_expires_in": app.config.token_lifetime_secs.saturating_sub(1),
-                "access_token": token,
-            }),
-        ),
-        Err(e) => e.into_response(),
+    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let client_id = form.get("client_id").cloned().unwrap_or_default();
+    match issue_token(&app, &tenant, &form, OffsetDateTime::now_utc()) {
+        Ok((token, grant)) => {
+            app.directory.count_issued(&client_id, grant);
+            json_response(
+                StatusCode::OK,
+                &json!({
+                    "token_type": "Bearer",
+                    "expires_in": app.config.token_lifetime_secs.saturating_sub(1),
+                    "ext_expires_in": app.config.token_lifetime_secs.saturating_sub(1),
+                    "access_token": token,
+                }),
+            )
+        }
+        Err(e) => {
+            app.directory.count_refused(&client_id);
+            e.into_response()
+        }
     }
 }
 
-fn issue_token(app: &App, tenant: &str, body: &[u8]) -> Result<String, EntraError> {
+fn issue_token(
+    app: &App,
+    tenant: &str,
+    form: &HashMap<String, String>,
+    now: OffsetDateTime,
+) -> Result<(String, Grant), EntraError> {
     check_tenant(app, tenant)?;
-    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
     let field = |name: &'static str| form.get(name).filter(|v| !v.is_empty()).ok_or(EntraError::MissingParameter(name));
     let grant_type = field("grant_type")?;
     if grant_type != "client_credentials" {
         return Err(EntraError::UnsupportedGrantType(grant_type.clone()));
     }
     let client_id = field("client_id")?;
-    if client_id != &app.config.client_id {
-        return Err(EntraError::UnknownClient(client_id.clone()));
-    }
-    let secret = form.get("client_secret").ok_or(EntraError::MissingParameter("client_secret"))?;
-    if secret != &app.config.client_secret {
-        return Err(EntraError::InvalidSecret(client_id.clone()));
-    }
+    let application = app.directory.app(client_id).ok_or_else(|| EntraError::UnknownClient(client_id.clone()))?;
+    let assertion = form.get("client_assertion").filter(|v| !v.is_empty());
+    let assertion_type = form.get("client_assertion_type").filter(|v| !v.is_empty());
+    let grant = match (assertion, assertion_type, form.get("client_secret")) {
+        (Some(assertion), Some(kind), _) if kind == JWT_BEARER => {
+            check_assertion(app, &application, assertion, now)?;
+            Grant::ClientAssertion
+        }
+        (Some(_), Some(_), _) => return Err(EntraError::MalformedAssertion),
+        (Some(_), None, _) => return Err(EntraError::MissingParameter("client_assertion_type")),
+        (None, _, Some(secret)) => {
+            if application.client_secret.as_deref() != Some(secret.as_str()) {
+                return Err(EntraError::InvalidSecret(client_id.clone()));
+            }
+            Grant::ClientSecret
+        }
+        (None, _, None) => return Err(EntraError::NoCredential),
+    };
     let resource = resource_of_scope(field("scope")?)?;
-    let now = OffsetDateTime::now_utc().unix_timestamp();
-    Ok(app.tokens.issue(client_id, &resource, now).0)
+    Ok((app.tokens.issue_for(client_id, &resource, now.unix_timestamp(), grant).0, grant))
+}
+
+/// The claims of a client assertion Entra looks at.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct AssertionClaims {
+    pub iss: String,
+    pub sub: String,
+    #[serde(deserialize_with = "one_or_many")]
+    pub aud: Vec<String>,
+    pub exp: i64,
+    #[serde(default)]
+    pub nbf: Option<i64>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Aud {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Aud::deserialize(d)? {
+        Aud::One(a) => vec![a],
+        Aud::Many(a) => a,
+    })
+}
+
+/// The payload of a compact JWT, unverified.
+pub fn assertion_claims(token: &str) -> Result<AssertionClaims, EntraError> {
+    let mut parts = token.split('.');
+    let (Some(_), Some(payload), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(EntraError::MalformedAssertion);
+    };
+    let payload = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).map_err(|_| EntraError::MalformedAssertion)?;
+    serde_json::from_slice(&payload).map_err(|_| EntraError::MalformedAssertion)
+}
+
+/// Checks a client assertion against an application's federated credentials (see the module doc).
+pub fn check_assertion(
+    app: &App,
+    application: &directory::Application,
+    assertion: &str,
+    now: OffsetDateTime,
+) -> Result<AssertionClaims, EntraError> {
+    let claims = assertion_claims(assertion)?;
+    if !application.federated_credentials.iter().any(|c| c.matches(&claims.iss, &claims.sub, &claims.aud)) {
+        return Err(EntraError::NoMatchingFederatedIdentity {
+            issuer: claims.iss.clone(),
+            subject: claims.sub.clone(),
+            audience: claims.aud.join(","),
+        });
+    }
+    if !app.oidc.verify_signature(assertion) {
+        return Err(EntraError::InvalidAssertionSignature);
+    }
+    let seconds = now.unix_timestamp();
+    let nbf = claims.nbf.unwrap_or(i64::MIN);
+    if seconds >= claims.exp || seconds.saturating_add(300) < nbf {
+        return Err(EntraError::AssertionTimeRange {
+            now: entra_time(now),
+            nbf: claims.nbf.map(unix_entra_time).unwrap_or_else(|| unix_entra_time(0)),
+            exp: unix_entra_time(claims.exp),
+        });
+    }
+    Ok(claims)
+}
+
+/// `2024-06-04T11:40:28.3451933Z`: a time as Entra's messages write it (100 ns ticks).
+pub fn entra_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() / 100
+    )
+}
+
+fn unix_entra_time(seconds: i64) -> String {
+    entra_time(OffsetDateTime::from_unix_timestamp(seconds).unwrap_or(OffsetDateTime::UNIX_EPOCH))
 }
 
 #[cfg(test)]
@@ -375,6 +545,23 @@ mod tests {
         let issuer = TokenIssuer::new("t", 3600);
         let (token, _) = issuer.issue("app", &resource, 0);
         assert_eq!(issuer.verify(&token, 1).unwrap().aud, "499b84ac-1321-427f-aa17-267ca6975798");
+    }
+
+    #[test]
+    fn assertion_claims_and_times() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"iss":"i","sub":"s","aud":"a","exp":5}"#);
+        let c = assertion_claims(&format!("h.{payload}.sig")).unwrap();
+        assert_eq!((c.aud, c.nbf), (vec!["a".to_string()], None));
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"iss":"i","sub":"s","aud":["a","b"],"exp":5,"nbf":1}"#);
+        assert_eq!(assertion_claims(&format!("h.{payload}.sig")).unwrap().aud, ["a", "b"]);
+        for bad in ["abc", "a.b", "a.!!.c", "a.e30.c"] {
+            assert_eq!(assertion_claims(bad), Err(EntraError::MalformedAssertion), "{bad}");
+        }
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_717_501_228_345_193_300).unwrap();
+        assert_eq!(entra_time(t), "2024-06-04T11:40:28.3451933Z");
+        assert_eq!(unix_entra_time(0), "1970-01-01T00:00:00.0000000Z");
+        let e = EntraError::AssertionTimeRange { now: "n".into(), nbf: "f".into(), exp: "x".into() };
+        assert_eq!(e.into_response().status(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]
