@@ -19,6 +19,7 @@ pub mod plan;
 pub mod preflight;
 pub mod resources;
 pub mod scripts;
+pub mod secrets;
 pub mod suggest;
 pub mod version;
 

@@ -182,6 +182,22 @@ fn every_task_with_a_service_principal_connection_runs_the_chain() {
     let scale_set_outputs = outputs(&scale_set);
     assert!(scale_set_outputs["scaleSetId"].ends_with("/virtualMachineScaleSets/vmss-agents-sbx-linux"));
     assert_eq!(scale_set_outputs["scaleSetImage"], version);
+    // The admin password agentpool generated was registered as a secret before it was sent, and
+    // appears nowhere else.
+    let masked = commands(&scale_set, "task.setsecret");
+    assert_eq!(masked.len(), 1, "{scale_set}");
+    let password = masked[0].1;
+    assert_eq!(scale_set.matches(password).count(), 1, "{scale_set}");
+    let put = session
+        .traffic_files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("-PUT-virtualMachineScaleSets.json"))
+        .expect("the scale set was created");
+    let sent = support::read_json(&put);
+    assert_eq!(
+        sent.pointer("/liveRequest/body/properties/virtualMachineProfile/osProfile/adminPassword"),
+        Some(&serde_json::json!(password))
+    );
 
     let pool = run(
         "AgentPoolRegisterPool",

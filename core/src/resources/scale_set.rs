@@ -300,7 +300,9 @@ pub fn generate_admin_password(body: &mut serde_json::Value) -> Result<(), Strin
     };
     if slot.as_str().is_some_and(|s| s == super::known_after_apply(GENERATED_PASSWORD)) {
         let (a, b) = (uuid::Uuid::new_v4().simple().to_string(), uuid::Uuid::new_v4().simple().to_string());
-        *slot = serde_json::Value::String(format!("Ag!{a}{}", b[..20].to_uppercase()));
+        let password = format!("Ag!{a}{}", b[..20].to_uppercase());
+        crate::secrets::made(&password);
+        *slot = serde_json::Value::String(password);
     }
     Ok(())
 }

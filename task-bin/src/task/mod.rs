@@ -72,6 +72,8 @@ impl Step {
 pub fn run(step: Step) -> u8 {
     let definition = step.definition();
     progress::record_summary();
+    // A secret agentpool makes (a scale set's admin password) is masked before it could be printed.
+    agentpool_core::secrets::on_new_secret(|secret| println!("{}", vso::command("task.setsecret", &[], secret)));
     let outcome = prepare(step, &definition).and_then(|inputs| steps::run(step, &inputs));
     let (result, message, code) = match &outcome {
         Ok(()) => ("Succeeded", format!("{} done", definition.friendly_name), 0),
