@@ -12,11 +12,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use agentpool_emulator::TaskAuthScheme;
 use local_azure::{local_azure, Session};
 
-const ARM_CONNECTION: &str = "3f6c7a52-9d1e-4f0b-8c2a-5e7d9b1a4c36";
 const DEVOPS_CONNECTION: &str = "8a1d5e2b-7c4f-4a9e-b3d6-1f0e2c9a7b58";
-const JOB_TOKEN: &str = "job-token-3c9f1e7a-secret";
 
 /// The task folders, staged once per test binary as the .vsix lays them out.
 fn task_dir(task: &str) -> PathBuf {
@@ -37,34 +36,21 @@ fn task_dir(task: &str) -> PathBuf {
     root.join(task)
 }
 
-/// What the agent sets for a task whose Azure connection signs in with a client secret, and
-/// which may reach Azure DevOps with a token connection.
-fn agent_vars(session: &Session, temp: &Path) -> BTreeMap<String, String> {
-    let client = session.vars();
-    let id = ARM_CONNECTION.to_ascii_uppercase();
+/// What the agent sets for a task whose Azure connection is the emulator's connection of
+/// `scheme`, and which may reach Azure DevOps with a token connection.
+fn agent_vars(session: &Session, scheme: TaskAuthScheme, temp: &Path) -> BTreeMap<String, String> {
+    let mut vars = session.ready.task_vars(scheme, &session.ca_bundle);
     let devops = DEVOPS_CONNECTION.to_ascii_uppercase();
-    let mut vars = BTreeMap::from([
-        ("TF_BUILD".to_owned(), "True".to_owned()),
+    vars.extend([
         ("AGENT_TEMPDIRECTORY".to_owned(), temp.display().to_string()),
         ("BUILD_SOURCESDIRECTORY".to_owned(), local_azure::workspace().display().to_string()),
-        ("AGENTPOOL_CA_FILE".to_owned(), client["AGENTPOOL_CA_FILE"].clone()),
         ("AGENTPOOL_POLL_SECONDS".to_owned(), "0.2".to_owned()),
-        ("INPUT_CONNECTEDSERVICENAMEARM".to_owned(), ARM_CONNECTION.to_owned()),
-        (format!("ENDPOINT_URL_{id}"), format!("{}/", client["AGENTPOOL_ARM_ENDPOINT"])),
-        (format!("ENDPOINT_AUTH_SCHEME_{id}"), "ServicePrincipal".to_owned()),
-        (format!("ENDPOINT_AUTH_PARAMETER_{id}_AUTHENTICATIONTYPE"), "spnKey".to_owned()),
-        (format!("ENDPOINT_AUTH_PARAMETER_{id}_SERVICEPRINCIPALID"), client["AZURE_CLIENT_ID"].clone()),
-        (format!("ENDPOINT_AUTH_PARAMETER_{id}_SERVICEPRINCIPALKEY"), client["AZURE_CLIENT_SECRET"].clone()),
-        (format!("ENDPOINT_AUTH_PARAMETER_{id}_TENANTID"), client["AZURE_TENANT_ID"].clone()),
-        (format!("ENDPOINT_DATA_{id}_SUBSCRIPTIONID"), client["AZURE_SUBSCRIPTION_ID"].clone()),
-        (format!("ENDPOINT_DATA_{id}_ENVIRONMENTAUTHORITYURL"), format!("{}/", client["AZURE_AUTHORITY_HOST"])),
-        (format!("ENDPOINT_URL_{devops}"), client["AGENTPOOL_DEVOPS_URL"].clone()),
+        (format!("ENDPOINT_URL_{devops}"), session.ready.devops_url.clone()),
         (format!("ENDPOINT_AUTH_SCHEME_{devops}"), "Token".to_owned()),
-        (format!("ENDPOINT_AUTH_PARAMETER_{devops}_APITOKEN"), client["AZURE_DEVOPS_EXT_PAT"].clone()),
-        ("ENDPOINT_AUTH_PARAMETER_SYSTEMVSSCONNECTION_ACCESSTOKEN".to_owned(), JOB_TOKEN.to_owned()),
+        (format!("ENDPOINT_AUTH_PARAMETER_{devops}_APITOKEN"), session.ready.devops_pat.clone()),
+        ("INPUT_ENVIRONMENT".to_owned(), "sbx".to_owned()),
+        ("INPUT_OS".to_owned(), "linux".to_owned()),
     ]);
-    vars.insert("INPUT_ENVIRONMENT".to_owned(), "sbx".to_owned());
-    vars.insert("INPUT_OS".to_owned(), "linux".to_owned());
     vars
 }
 
@@ -140,11 +126,21 @@ fn succeeded(task: &str, output: &Output, secrets: &[String]) -> String {
 
 #[test]
 fn every_task_with_a_service_principal_connection_runs_the_chain() {
-    let session = local_azure().session("task-chain-sp", |config| config.devops.node_ms = 50);
+    chain(TaskAuthScheme::ServicePrincipal, "task-chain-sp");
+}
+
+#[test]
+fn every_task_with_workload_identity_federation_runs_the_chain() {
+    chain(TaskAuthScheme::WorkloadIdentityFederation, "task-chain-wif");
+}
+
+/// Every task in the order of a pipeline, signed in with the connection of `scheme`.
+fn chain(scheme: TaskAuthScheme, name: &str) {
+    let session = local_azure().session(name, |config| config.devops.node_ms = 50);
     session.example_network();
     let temp = session.dir.join("agent-temp");
     std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, &temp);
+    let vars = agent_vars(&session, scheme, &temp);
     let secrets = secrets(&vars);
     let run = |task: &str, extra: &[(&str, &str)]| {
         let mut vars = vars.clone();
@@ -223,8 +219,8 @@ fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
     let session = local_azure().session("task-bad-inputs", |_| {});
     let temp = session.dir.join("agent-temp");
     std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, &temp);
-    let id = ARM_CONNECTION.to_ascii_uppercase();
+    let vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal, &temp);
+    let id = session.ready.service_connection.id.clone();
     let cases: [(&str, Vec<(String, Option<&str>)>, &str); 3] = [
         (
             "AgentPoolDeployInfra",
@@ -234,7 +230,7 @@ fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
         (
             "AgentPoolPreflight",
             vec![(format!("ENDPOINT_AUTH_SCHEME_{id}"), Some("UsernamePassword"))],
-            "input 'connectedServiceNameARM' (Azure subscription): service connection 3f6c7a52-9d1e-4f0b-8c2a-5e7d9b1a4c36 uses the authorization scheme 'UsernamePassword'",
+            "uses the authorization scheme 'UsernamePassword' — use a connection with ServicePrincipal, WorkloadIdentityFederation or ManagedServiceIdentity",
         ),
         (
             "AgentPoolBuildImage",
@@ -256,7 +252,7 @@ fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
         let issues = commands(&stdout, "task.logissue");
         assert_eq!(issues.len(), 1, "{task}: {stdout}");
         assert_eq!(issues[0].0, "type=error;");
-        assert!(issues[0].1.starts_with(expected), "{task}: {}", issues[0].1);
+        assert!(issues[0].1.starts_with(expected) || issues[0].1.ends_with(expected), "{task}: {}", issues[0].1);
         let complete = commands(&stdout, "task.complete");
         assert_eq!(complete.len(), 1, "{stdout}");
         assert_eq!(complete[0].0, "result=Failed;", "{stdout}");
@@ -269,7 +265,7 @@ fn a_bad_parameter_file_is_an_issue_at_its_file_and_line() {
     let session = local_azure().session("task-bad-parameters", |_| {});
     let temp = session.dir.join("agent-temp");
     std::fs::create_dir_all(&temp).unwrap();
-    let mut vars = agent_vars(&session, &temp);
+    let mut vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal, &temp);
     let file = "tests/fixtures/bad-parameters/21-several-problems-at-once.json";
     vars.insert("INPUT_PARAMETERSOURCE".into(), "file".into());
     vars.insert("INPUT_PARAMETERSFILE".into(), file.into());
@@ -299,7 +295,7 @@ fn sigterm_to_the_launcher_cancels_the_build_it_waits_for() {
     });
     let temp = session.dir.join("agent-temp");
     std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, &temp);
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
     let secrets = secrets(&vars);
     succeeded("AgentPoolDeployInfra", &run_task("AgentPoolDeployInfra", &vars), &secrets);
 
@@ -339,4 +335,81 @@ fn sigterm_to_the_launcher_cancels_the_build_it_waits_for() {
     let complete = commands(&rest, "task.complete");
     assert_eq!(complete.len(), 1, "{rest}");
     assert_eq!(complete[0], ("result=Failed;", "SIGTERM: the image build was cancelled"), "{rest}");
+}
+
+/// `POST` or `DELETE` on an admin route of the emulator; the status.
+fn admin(session: &Session, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> u16 {
+    let url = format!("{}/_emulator/{path}", session.ready.arm_endpoint);
+    let mut request = session.http().request(method, url);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().expect("admin request").status().as_u16()
+}
+
+#[test]
+fn a_federated_credential_for_another_subject_is_refused_by_entra() {
+    let session = local_azure().session("task-wif-subject", |_| {});
+    let temp = session.dir.join("agent-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
+    let connection = &session.ready.wif_service_connection;
+    let credentials = format!("entra/applications/{}/federatedCredentials", connection.service_principal_id);
+    let list: serde_json::Value = serde_json::from_str(&session.admin_text("entra/applications")).unwrap();
+    let app = list["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["clientId"] == connection.service_principal_id.as_str())
+        .expect("the connection's application");
+    // Only a credential for another connection's subject is left on the application.
+    for credential in app["federatedCredentials"].as_array().unwrap() {
+        let name = credential["name"].as_str().unwrap();
+        assert_eq!(admin(&session, reqwest::Method::DELETE, &format!("{credentials}/{name}"), None), 204);
+    }
+    let other = connection.subject.replace(&connection.name, "another-connection");
+    let body = serde_json::json!({"name": "other", "issuer": connection.issuer, "subject": other});
+    assert_eq!(admin(&session, reqwest::Method::POST, &credentials, Some(body)), 200);
+
+    let output = run_task("AgentPoolPreflight", &vars);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let issues = commands(&stdout, "task.logissue");
+    assert!(issues.iter().any(|(_, message)| message.contains("AADSTS70021")), "{stdout}");
+    assert_eq!(commands(&stdout, "task.complete")[0].0, "result=Failed;", "{stdout}");
+    for secret in secrets(&vars) {
+        assert!(!stdout.contains(&secret) && !String::from_utf8_lossy(&output.stderr).contains(&secret));
+    }
+}
+
+#[test]
+fn a_build_wait_outlives_its_tokens_with_a_new_oidc_token_at_each_refresh() {
+    let session = local_azure().session("task-wif-refresh", |config| {
+        use clap::Parser;
+        let slow =
+            agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "customizing=9000"]).unwrap();
+        config.aib_phase_ms = slow.aib_phase_ms;
+        config.token_lifetime_secs = 2;
+        config.devops.oidc_token_lifetime_secs = 2;
+    });
+    let temp = session.dir.join("agent-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
+    let secrets = secrets(&vars);
+    succeeded("AgentPoolDeployInfra", &run_task("AgentPoolDeployInfra", &vars), &secrets);
+    assert_eq!(admin(&session, reqwest::Method::DELETE, "entra/tokens", None), 204);
+
+    let started = std::time::Instant::now();
+    let build = succeeded("AgentPoolBuildImage", &run_task("AgentPoolBuildImage", &vars), &secrets);
+    let waited = started.elapsed();
+    assert!(outputs(&build)["imageVersionId"].contains("/versions/"), "{build}");
+    let tokens: serde_json::Value = serde_json::from_str(&session.admin_text("entra/tokens")).unwrap();
+    let client = &tokens["clients"][session.ready.wif_service_connection.service_principal_id.as_str()];
+    // Tokens live 2 s; the wait took longer than several lifetimes, each new access token asked
+    // with a new OIDC token (an expired one would have been refused: AADSTS700024).
+    let assertions = client["clientAssertion"].as_u64().unwrap_or_default();
+    let expiries = waited.as_secs() / 2;
+    assert!(waited.as_secs() >= 6 && assertions >= 3, "{assertions} assertions over {waited:?}: {tokens}");
+    assert!(assertions >= expiries.saturating_sub(1), "{assertions} assertions over {waited:?}: {tokens}");
+    assert_eq!(client["refused"].as_u64().unwrap_or_default(), 0, "{tokens}");
 }
