@@ -28,7 +28,7 @@
 //! 4. within its time range (`nbf` with 5 minutes of skew, `exp` without): else 401 `invalid_client`
 //!    AADSTS700024 "Client assertion is not within its valid time range. Current time: …, assertion valid
 //!    from …, expiry time of assertion …. Review the documentation at
-//!    https://learn.microsoft.com/entra/identity-platform/certificate-credentials ." (status and body as
+//!    `https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`" (status and body as
 //!    quoted in risingwavelabs/risingwave#17123, the documentation link of 2024-10 onwards as quoted in
 //!    AzureAD/microsoft-authentication-library-for-dotnet#4951 and …-for-java#984).
 //!
