@@ -57,6 +57,8 @@ pub enum Event {
     Output { name: String, value: String },
     /// A gallery image version got its build's tags (commit, pipeline run) and end of life.
     VersionTagged { version_id: String, tags: Vec<(String, String)>, end_of_life: Option<String> },
+    /// An agent pool as Azure DevOps has it: its agents as `(name, state, image version)`.
+    PoolState { name: String, id: i64, state: String, agents: Vec<(String, String, String)> },
     /// Free text for the log.
     Note(String),
 }

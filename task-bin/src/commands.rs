@@ -7,6 +7,8 @@ use agentpool_core::params::{self, Environment, LoadedParameters};
 use agentpool_core::plan::{self, BuildInfo, DesiredState, PlanContext, PlanError};
 use agentpool_core::version::VersionInputs;
 
+use agentpool_core::devops::DevOps;
+use agentpool_core::params::model::AgentPool;
 use agentpool_core::plan::DevOpsIds;
 
 use crate::cli::{
@@ -19,7 +21,6 @@ use crate::image;
 use crate::preflight;
 use crate::progress::Terminal;
 use crate::{chain, pool, render, scaleset, Failure};
-use agentpool_core::events::EventSink;
 
 pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
@@ -224,7 +225,7 @@ pub async fn image_cleanup(args: CleanupArgs) -> Result<(), Failure> {
     let deletions = agentpool_core::image::cleanup::plan(&azure.client, subscription, &loaded.parameters, &rules)
         .await
         .map_err(|e| Failure::Operation(e.to_string()))?;
-    let note = |text: String| Terminal.emit(agentpool_core::events::Event::Note(text));
+    let note = crate::progress::note;
     for deletion in &deletions {
         println!("{} {} ({})", if args.yes { "delete" } else { "would delete" }, deletion.id, deletion.reason);
     }
@@ -292,16 +293,28 @@ pub async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
 }
 
 async fn pool_status(args: StatusArgs) -> Result<(), Failure> {
-    let (subscription, loaded) = reach(&args.target)?;
+    let (azure, devops, spec, scale_set) = reach_pool(&args.target)?;
+    pool::show_status(&azure, &devops, &spec, &scale_set, args.wait_minutes).await
+}
+
+/// The pool and its agents as an event (a task's summary shows them).
+pub async fn pool_report(target: &PoolTarget) -> Result<(), Failure> {
+    let (azure, devops, spec, scale_set) = reach_pool(target)?;
+    pool::report(&azure, &devops, &spec, &scale_set).await
+}
+
+/// Azure, Azure DevOps, the pool's parameters and its scale set's id.
+fn reach_pool(target: &PoolTarget) -> Result<(Azure, DevOps, AgentPool, String), Failure> {
+    let (subscription, loaded) = reach(target)?;
     let (Some(spec), Some(id)) = (&loaded.parameters.agent_pool, scaleset::scale_set_id(&loaded, subscription)) else {
         return Err(Failure::Usage(format!(
             "{} describes no agent pool — add the scaleSet and agentPool parameters",
             loaded.display_name
         )));
     };
-    let azure = Azure::from_env(args.target.azure.arm_endpoint.as_deref())?;
-    let devops = azure.devops(&spec.organization_url, args.target.devops.devops_url.as_deref())?;
-    pool::show_status(&azure, &devops, spec, &id, args.wait_minutes).await
+    let azure = Azure::from_env(target.azure.arm_endpoint.as_deref())?;
+    let devops = azure.devops(&spec.organization_url, target.devops.devops_url.as_deref())?;
+    Ok((azure, devops, spec.clone(), id))
 }
 
 fn nat_plan(args: NatPlanArgs) -> Result<(), Failure> {

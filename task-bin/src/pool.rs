@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 use agentpool_core::agents::{instances, rollout, status, PoolStatus};
 use agentpool_core::devops::client::Pool;
 use agentpool_core::devops::DevOps;
+use agentpool_core::events::{Event, EventSink};
 use agentpool_core::params::model::AgentPool;
 use agentpool_core::plan::{DesiredState, Stage};
 use agentpool_core::resources::scale_set;
 
 use crate::deploy::{self, Azure};
+use crate::progress::Terminal;
 use crate::Failure;
 
 /// Log entries `pool status` shows.
@@ -32,19 +34,19 @@ pub async fn register(azure: &Azure, devops: &DevOps, desired: &DesiredState) ->
             desired.parameters_file
         )));
     };
-    eprintln!("Azure DevOps: {} with {}", devops.organization().url(), devops.auth());
+    crate::progress::note(format!("Azure DevOps: {} with {}", devops.organization().url(), devops.auth()));
     let converged = deploy::converge(devops, &azure.blobs, desired, Stage::Pool, None, 1).await?;
     converged.result("agent pool")?;
     let pool = devops.find_pool(&planned.name).await.map_err(devops_failure)?.ok_or_else(|| {
         Failure::Operation(format!("agent pool {} is not there after it was registered", planned.name))
     })?;
     crate::progress::output("poolId", pool.id);
-    eprintln!(
+    crate::progress::note(format!(
         "agent pool: {} of 1 changed, {} writes to Azure DevOps, {:.1} s",
         converged.report.written.len(),
         converged.report.written.len(),
         converged.report.elapsed.as_secs_f64()
-    );
+    ));
     Ok(pool)
 }
 
@@ -78,6 +80,14 @@ pub async fn read_status(
         agents: status::agents(&nodes, &list),
         logs: status::log_lines(&logs),
     })
+}
+
+/// Reports the pool and its agents as an event (a task's summary shows them).
+pub async fn report(azure: &Azure, devops: &DevOps, spec: &AgentPool, scale_set_id: &str) -> Result<(), Failure> {
+    let status = read_status(azure, devops, spec, scale_set_id).await?;
+    let agents = status.agents.iter().map(|a| (a.name.clone(), a.state.clone(), a.version().to_owned())).collect();
+    Terminal.emit(Event::PoolState { name: status.name, id: status.id, state: status.state, agents });
+    Ok(())
 }
 
 /// Prints the pool's status; with `wait_minutes`, first waits until every agent runs the scale

@@ -100,6 +100,11 @@ pub fn output(name: &str, value: impl std::fmt::Display) {
     Terminal.emit(Event::Output { name: name.to_owned(), value: value.to_string() });
 }
 
+/// Writes a line for the log (stderr on a terminal, stdout in a pipeline).
+pub fn note(text: impl Into<String>) {
+    Terminal.emit(Event::Note(text.into()));
+}
+
 /// The line for one event.
 pub fn render(event: &Event) -> String {
     match event {
@@ -135,6 +140,13 @@ pub fn render(event: &Event) -> String {
                 Some(date) => format!("image version {name}: tagged with its build; end of life {date}"),
                 None => format!("image version {name}: tagged with its build"),
             }
+        }
+        Event::PoolState { name, id, state, agents } => {
+            let mut line = format!("pool {name} (id {id}): {state}, {} agents", agents.len());
+            for (agent, state, version) in agents {
+                line.push_str(&format!("\n  agent {agent} [{state}]: image {version}"));
+            }
+            line
         }
         Event::Warning(text) | Event::Note(text) => text.clone(),
         Event::Output { name, value } => format!("{name}={value}"),

@@ -126,16 +126,20 @@ fn succeeded(task: &str, output: &Output, secrets: &[String]) -> String {
 
 #[test]
 fn every_task_with_a_service_principal_connection_runs_the_chain() {
-    chain(TaskAuthScheme::ServicePrincipal, "task-chain-sp");
+    // Azure DevOps with a personal access token of a token service connection.
+    let devops = [("INPUT_DEVOPSAUTHENTICATION", "personalAccessToken"), ("INPUT_DEVOPSCONNECTION", DEVOPS_CONNECTION)];
+    chain(TaskAuthScheme::ServicePrincipal, "task-chain-sp", &devops);
 }
 
 #[test]
 fn every_task_with_workload_identity_federation_runs_the_chain() {
-    chain(TaskAuthScheme::WorkloadIdentityFederation, "task-chain-wif");
+    // Azure DevOps with the job's access token: the default.
+    chain(TaskAuthScheme::WorkloadIdentityFederation, "task-chain-wif", &[]);
 }
 
-/// Every task in the order of a pipeline, signed in with the connection of `scheme`.
-fn chain(scheme: TaskAuthScheme, name: &str) {
+/// Every task in the order of a pipeline, signed in with the connection of `scheme`, reaching
+/// Azure DevOps with the `devops` inputs.
+fn chain(scheme: TaskAuthScheme, name: &str, devops: &[(&str, &str)]) {
     let session = local_azure().session(name, |config| config.devops.node_ms = 50);
     session.example_network();
     let temp = session.dir.join("agent-temp");
@@ -195,14 +199,10 @@ fn chain(scheme: TaskAuthScheme, name: &str) {
         Some(&serde_json::json!(password))
     );
 
-    let pool = run(
-        "AgentPoolRegisterPool",
-        &[
-            ("INPUT_DEVOPSAUTHENTICATION", "personalAccessToken"),
-            ("INPUT_DEVOPSCONNECTION", DEVOPS_CONNECTION),
-            ("INPUT_ORGANIZATIONURL", &session.vars()["AGENTPOOL_DEVOPS_URL"]),
-        ],
-    );
+    let mut pool_inputs = vec![("INPUT_ORGANIZATIONURL", session.ready.devops_url.as_str())];
+    pool_inputs.extend_from_slice(devops);
+    let pool = run("AgentPoolRegisterPool", &pool_inputs);
+    assert!(pool.contains(if devops.is_empty() { "job's access token" } else { "personal access token" }), "{pool}");
     let pool_id = outputs(&pool)["poolId"].clone();
     assert!(pool_id.parse::<u64>().is_ok(), "{pool}");
 
@@ -212,6 +212,10 @@ fn chain(scheme: TaskAuthScheme, name: &str) {
     let summaries = commands(&pool, "task.uploadsummary");
     let summary = std::fs::read_to_string(summaries[0].1).unwrap();
     assert!(summary.contains(&format!("| poolId | `{pool_id}` |")), "{summary}");
+    // … and the pool with its agents on the new image.
+    assert!(summary.contains(&format!("**Agent pool** agents-sbx-linux (id {pool_id})")), "{summary}");
+    let number = version.rsplit('/').next().unwrap();
+    assert!(summary.lines().any(|l| l.starts_with("| ") && l.ends_with(&format!("| {number} |"))), "{summary}");
 }
 
 #[test]

@@ -54,7 +54,11 @@ pub fn run(step: Step, inputs: &Inputs) -> Result<(), Failure> {
                 target: PoolTarget { selection: selection(inputs), azure: azure(), devops: devops() },
                 roll_idle: inputs.flag("rollIdleAgents"),
             };
-            runtime.block_on(commands::pool_register(args))
+            let target = PoolTarget { selection: selection(inputs), azure: azure(), devops: devops() };
+            runtime.block_on(async {
+                commands::pool_register(args).await?;
+                commands::pool_report(&target).await
+            })
         }
         Step::CleanupImages => {
             let days = inputs.number("olderThanDays").unwrap_or(30);

@@ -74,6 +74,19 @@ pub fn markdown(definition: &Definition, outcome: &Result<(), Failure>, events: 
         }
     }
 
+    for event in events {
+        if let Event::PoolState { name, id, state, agents } = event {
+            let _ = writeln!(md, "**Agent pool** {} (id {id}): {state}, {} agents\n", cell(name), agents.len());
+            if !agents.is_empty() {
+                md.push_str("| agent | state | image version |\n|---|---|---|\n");
+                for (agent, state, version) in agents {
+                    let _ = writeln!(md, "| {} | {} | {} |", cell(agent), cell(state), cell(version));
+                }
+                md.push('\n');
+            }
+        }
+    }
+
     let outputs: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
