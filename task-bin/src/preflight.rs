@@ -13,6 +13,7 @@ use crate::cli::Scope;
 use crate::deploy::Azure;
 use crate::progress::Terminal;
 use crate::Failure;
+use agentpool_core::events::{Event, EventSink};
 
 /// The stages a scope deploys, whose writes preflight checks the rights of.
 pub fn stages(scope: Scope) -> &'static [Stage] {
@@ -43,10 +44,10 @@ pub async fn check(
         }
     })?;
     for warning in report.warnings() {
-        eprintln!("{}", warning.line(&report.file));
+        Terminal.emit(Event::Warning(warning.line(&report.file)));
     }
     if report.passed() {
-        eprintln!("{}", passed_line(&report));
+        crate::progress::note(passed_line(&report));
         return Ok(report);
     }
     let mut lines: Vec<String> = report.blocking().map(|finding| finding.line(&report.file)).collect();
