@@ -5,7 +5,7 @@ mod local_azure;
 mod support;
 mod traffic;
 
-use local_azure::local_azure;
+use local_azure::{local_azure, phases};
 
 fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
@@ -81,12 +81,6 @@ fn up_scope_all_builds_an_image_version_and_a_new_version_recreates_the_template
     let list = session.arm_get(&versions, "2024-03-03").expect("versions list");
     assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
     traffic::validate(&session);
-}
-
-/// `--aib-phase-ms` values as the emulator parses them, e.g. `customizing=2500`.
-fn phases(spec: &str) -> Vec<agentpool_emulator::kinds::image_templates::settings::PhaseMs> {
-    use clap::Parser;
-    agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", spec]).unwrap().aib_phase_ms
 }
 
 /// The linux example with Image Builder numbering the versions, its scripts copied into the
@@ -254,12 +248,7 @@ fn a_failing_customizer_ends_the_wait_with_exit_1_and_image_builders_message() {
 #[test]
 fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
     use std::io::BufRead;
-    let session = local_azure().session("image-cancel", |config| {
-        use clap::Parser;
-        let slow =
-            agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "customizing=60000"]).unwrap();
-        config.aib_phase_ms = slow.aib_phase_ms;
-    });
+    let session = local_azure().session("image-cancel", |config| config.aib_phase_ms = phases("customizing=60000"));
     assert!(session.agentpool(&["up", "--scope", "infra", "-e", "sbx", "--os", "linux"]).status.success());
     let mut child = session
         .command(&["image", "build", "-e", "sbx", "--os", "linux", "--wait", "--poll-seconds", "0.2"])
@@ -276,17 +265,8 @@ fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
             break name.to_owned();
         }
     };
-    let id = format!(
-        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{template}",
-        session.ready.subscription_id
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while session.arm_get(&id, "2024-02-01").and_then(|t| t.pointer("/properties/lastRunStatus/runSubState").cloned())
-        != Some(serde_json::json!("Customizing"))
-    {
-        assert!(std::time::Instant::now() < deadline, "the build never reached Customizing");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let id = session.template_id(&template);
+    session.wait_for_sub_state(&id, "Customizing");
     assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let output = child.wait_with_output().unwrap();
     let text = stderr(&output);
@@ -296,8 +276,7 @@ fn sigint_during_the_wait_cancels_the_run_and_leaves_the_template_deletable() {
             && text.ends_with("SIGINT: the image build was cancelled\n"),
         "{text}"
     );
-    let run_state = session.arm_get(&id, "2024-02-01").unwrap()["properties"]["lastRunStatus"]["runState"].clone();
-    assert_eq!(run_state, "Canceled");
+    assert_eq!(session.run_state(&id), "Canceled");
     assert!(matches!(session.arm_delete(&id, "2024-02-01"), 200 | 202 | 204), "the canceled template is deletable");
     traffic::validate(&session);
 }

@@ -7,13 +7,14 @@
 
 mod local_azure;
 mod support;
+mod traffic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use agentpool_emulator::TaskAuthScheme;
-use local_azure::{local_azure, Session};
+use local_azure::{local_azure, phases, Session};
 
 const DEVOPS_CONNECTION: &str = "8a1d5e2b-7c4f-4a9e-b3d6-1f0e2c9a7b58";
 
@@ -216,6 +217,8 @@ fn chain(scheme: TaskAuthScheme, name: &str, devops: &[(&str, &str)]) {
     assert!(summary.contains(&format!("**Agent pool** agents-sbx-linux (id {pool_id})")), "{summary}");
     let number = version.rsplit('/').next().unwrap();
     assert!(summary.lines().any(|l| l.starts_with("| ") && l.ends_with(&format!("| {number} |"))), "{summary}");
+    // Every exchange of the tasks with Resource Manager and Azure DevOps is one the swaggers allow.
+    traffic::validate(&session);
 }
 
 #[test]
@@ -225,7 +228,9 @@ fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
     std::fs::create_dir_all(&temp).unwrap();
     let vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal, &temp);
     let id = session.ready.service_connection.id.clone();
-    let cases: [(&str, Vec<(String, Option<&str>)>, &str); 3] = [
+    // The task, the variables changed (None: removed), the issue expected.
+    type Case<'a> = (&'a str, Vec<(String, Option<&'a str>)>, &'a str);
+    let cases: [Case; 3] = [
         (
             "AgentPoolDeployInfra",
             vec![("INPUT_CONNECTEDSERVICENAMEARM".to_owned(), None)],
@@ -291,12 +296,7 @@ fn a_bad_parameter_file_is_an_issue_at_its_file_and_line() {
 #[test]
 fn sigterm_to_the_launcher_cancels_the_build_it_waits_for() {
     use std::io::BufRead;
-    let session = local_azure().session("task-cancel", |config| {
-        use clap::Parser;
-        let slow =
-            agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "customizing=60000"]).unwrap();
-        config.aib_phase_ms = slow.aib_phase_ms;
-    });
+    let session = local_azure().session("task-cancel", |config| config.aib_phase_ms = phases("customizing=60000"));
     let temp = session.dir.join("agent-temp");
     std::fs::create_dir_all(&temp).unwrap();
     let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
@@ -317,25 +317,15 @@ fn sigterm_to_the_launcher_cancels_the_build_it_waits_for() {
             break rest.to_owned();
         }
     };
-    let id = format!(
-        "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{template}",
-        session.ready.subscription_id
-    );
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while session.arm_get(&id, "2024-02-01").and_then(|t| t.pointer("/properties/lastRunStatus/runSubState").cloned())
-        != Some(serde_json::json!("Customizing"))
-    {
-        assert!(std::time::Instant::now() < deadline, "the build never reached Customizing");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let id = session.template_id(&template);
+    session.wait_for_sub_state(&id, "Customizing");
     // The agent cancels a Node handler's process with SIGINT, then SIGTERM: here SIGTERM alone.
     assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(1), "{seen}{rest}");
-    let run_state = session.arm_get(&id, "2024-02-01").unwrap()["properties"]["lastRunStatus"]["runState"].clone();
-    assert_eq!(run_state, "Canceled", "{seen}{rest}");
+    assert_eq!(session.run_state(&id), "Canceled", "{seen}{rest}");
     let complete = commands(&rest, "task.complete");
     assert_eq!(complete.len(), 1, "{rest}");
     assert_eq!(complete[0], ("result=Failed;", "SIGTERM: the image build was cancelled"), "{rest}");
@@ -389,10 +379,7 @@ fn a_federated_credential_for_another_subject_is_refused_by_entra() {
 #[test]
 fn a_build_wait_outlives_its_tokens_with_a_new_oidc_token_at_each_refresh() {
     let session = local_azure().session("task-wif-refresh", |config| {
-        use clap::Parser;
-        let slow =
-            agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", "customizing=9000"]).unwrap();
-        config.aib_phase_ms = slow.aib_phase_ms;
+        config.aib_phase_ms = phases("customizing=9000");
         config.token_lifetime_secs = 2;
         config.devops.oidc_token_lifetime_secs = 2;
     });

@@ -425,3 +425,35 @@ impl Drop for Session {
         }
     }
 }
+
+/// `--aib-phase-ms` values as the emulator parses them, e.g. `customizing=2500`.
+pub fn phases(spec: &str) -> Vec<agentpool_emulator::kinds::image_templates::settings::PhaseMs> {
+    use clap::Parser;
+    agentpool_emulator::Config::try_parse_from(["emulator", "--aib-phase-ms", spec]).unwrap().aib_phase_ms
+}
+
+impl Session {
+    /// The id of image template `name` of the examples' resource group.
+    pub fn template_id(&self, name: &str) -> String {
+        format!(
+            "/subscriptions/{}/resourceGroups/rg-agents-sbx/providers/Microsoft.VirtualMachineImages/imageTemplates/{name}",
+            self.ready.subscription_id
+        )
+    }
+
+    /// Waits (20 s at most) until the last run of template `id` is in `sub_state`.
+    pub fn wait_for_sub_state(&self, id: &str, sub_state: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.arm_get(id, "2024-02-01").and_then(|t| t.pointer("/properties/lastRunStatus/runSubState").cloned())
+            != Some(serde_json::json!(sub_state))
+        {
+            assert!(std::time::Instant::now() < deadline, "the build never reached {sub_state}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The `runState` of template `id`'s last run.
+    pub fn run_state(&self, id: &str) -> serde_json::Value {
+        self.arm_get(id, "2024-02-01").expect("the template")["properties"]["lastRunStatus"]["runState"].clone()
+    }
+}
