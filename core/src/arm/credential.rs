@@ -9,7 +9,9 @@
 //!    (`SYSTEM_OIDCREQUESTURI`, asked with `SYSTEM_ACCESSTOKEN`) is Entra's client assertion for
 //!    the service principal `AZURE_CLIENT_ID` in `AZURE_TENANT_ID`; all four are then required.
 //!    A new OIDC token is asked for whenever a new access token is needed, so a long build wait
-//!    outlives both tokens' lifetimes.
+//!    outlives both tokens' lifetimes. In a script step of Microsoft's Azure CLI or Azure
+//!    PowerShell task, `AZURESUBSCRIPTION_SERVICE_CONNECTION_ID`, `AZURESUBSCRIPTION_CLIENT_ID` and
+//!    `AZURESUBSCRIPTION_TENANT_ID` (which those tasks set) stand for the first three.
 //! 3. `AZURE_CLIENT_SECRET` set: a service principal; `AZURE_CLIENT_ID` and `AZURE_TENANT_ID` are
 //!    then required. The authority is `AZURE_AUTHORITY_HOST` (https only), default
 //!    `https://login.microsoftonline.com`.
@@ -68,6 +70,11 @@ pub const ENV_AUTHORITY_HOST: &str = "AZURE_AUTHORITY_HOST";
 pub const DEFAULT_AUTHORITY_HOST: &str = "https://login.microsoftonline.com";
 
 const CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// What Microsoft's Azure CLI and Azure PowerShell tasks give their scripts for a connection with
+/// workload identity federation.
+const TASK_SERVICE_CONNECTION_ID: &str = "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID";
+const TASK_CLIENT_ID: &str = "AZURESUBSCRIPTION_CLIENT_ID";
+const TASK_TENANT_ID: &str = "AZURESUBSCRIPTION_TENANT_ID";
 const CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 const TENANT_ID: &str = "AZURE_TENANT_ID";
 const IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
@@ -206,7 +213,19 @@ impl fmt::Display for CredentialChoice {
 
 /// Chooses a credential from variables (see the module documentation). Empty values count as unset.
 pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<CredentialChoice, CredentialError> {
-    let var = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let given = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    // In a script step of Microsoft's Azure CLI or Azure PowerShell task, the connection's
+    // federation comes as AZURESUBSCRIPTION_*: read those when agentpool's own are not set.
+    let in_azure_task = given(ENV_SERVICE_CONNECTION_ID).is_none() && given(TASK_SERVICE_CONNECTION_ID).is_some();
+    let var = |name: &str| {
+        let alias = match name {
+            ENV_SERVICE_CONNECTION_ID => Some(TASK_SERVICE_CONNECTION_ID),
+            CLIENT_ID => Some(TASK_CLIENT_ID),
+            TENANT_ID => Some(TASK_TENANT_ID),
+            _ => None,
+        };
+        alias.filter(|_| in_azure_task).and_then(|alias| given(alias)).or_else(|| given(name))
+    };
     let forced = match var(ENV_CREDENTIAL) {
         None => None,
         Some(kind) => match kind.to_ascii_lowercase().as_str() {
@@ -479,6 +498,18 @@ mod tests {
             "service principal 11111111-1111-1111-1111-111111111111 (workload identity federation of service connection 5b2f0c1e-6d9a-4b8e-9f3a-2c7d1e0b4a6f) in tenant 72f988bf-86f1-41af-91ab-2d7cd011db47 via https://login.microsoftonline.com"
         );
         assert!(!format!("{choice:?}{choice}").contains(job_token));
+
+        // What Microsoft's Azure CLI task gives its script is read the same way.
+        let script: Vec<(&str, &str)> = env
+            .iter()
+            .map(|(name, value)| match *name {
+                "AGENTPOOL_SERVICE_CONNECTION_ID" => ("AZURESUBSCRIPTION_SERVICE_CONNECTION_ID", *value),
+                "AZURE_CLIENT_ID" => ("AZURESUBSCRIPTION_CLIENT_ID", *value),
+                "AZURE_TENANT_ID" => ("AZURESUBSCRIPTION_TENANT_ID", *value),
+                other => (other, *value),
+            })
+            .collect();
+        assert_eq!(choose_credential(vars(&script)).unwrap(), choice);
 
         // A client secret beside it does not win: the service connection was asked for.
         env.push(("AZURE_CLIENT_SECRET", SECRET));
