@@ -249,6 +249,30 @@ mod tests {
     }
 
     #[test]
+    fn a_managed_identity_connection_signs_in_as_the_agents_machine() {
+        let settings = settings(connection("ManagedServiceIdentity")).unwrap();
+        assert_eq!(settings["AGENTPOOL_CREDENTIAL"], "managed-identity");
+        assert_eq!(settings["AZURE_TENANT_ID"], "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        assert!(!settings.contains_key("AZURE_CLIENT_SECRET") && !settings.contains_key("AZURE_CLIENT_ID"));
+    }
+
+    #[test]
+    fn a_certificate_or_a_management_group_connection_is_refused_with_what_works() {
+        let id = ID.to_ascii_uppercase();
+        let mut certificate = connection("ServicePrincipal");
+        certificate.push((format!("ENDPOINT_AUTH_PARAMETER_{id}_AUTHENTICATIONTYPE"), "spnCertificate"));
+        let err = settings(certificate).unwrap_err();
+        assert!(err.to_string().contains("signs in with a certificate (spnCertificate)"), "{err}");
+        let mut group = connection("WorkloadIdentityFederation");
+        group.push((format!("ENDPOINT_DATA_{id}_SCOPELEVEL"), "ManagementGroup"));
+        let err = settings(group).unwrap_err();
+        assert!(
+            err.to_string().contains("is scoped to a ManagementGroup — use a connection scoped to the subscription"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn an_unknown_scheme_names_the_input_and_the_schemes_that_work() {
         let err = settings(connection("UsernamePassword")).unwrap_err();
         assert_eq!(err.input, "connectedServiceNameARM");
