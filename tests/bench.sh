@@ -5,6 +5,8 @@
 #
 #   tests/bench.sh                      everything
 #   tests/bench.sh --runs 3 --skip-upload   any flag of agentpool-bench (--help lists them)
+#   tests/bench.sh --skip-deploy --skip-upload --skip-wait --skip-chain   task start only (seconds;
+#                                       the first run after a build also brotli-compresses the binary)
 #
 # Work files (the 256 MiB upload file, logs, traffic of every run) go to .cache/bench/.
 set -euo pipefail

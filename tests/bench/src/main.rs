@@ -14,9 +14,13 @@
 //!    the emulator's Image Builder (time scaled) and over simulated time ([`wait`]).
 //! 5. the whole chain converged: infra, image check, scale set and pool run again on the same
 //!    emulator, against their first run: wall time, reads, writes (which must be 0) ([`chain`]).
+//! 6. task start: `node launcher.js` of a staged task folder to the binary's first request, with
+//!    the binary unpacked and at the first start that decompresses its `.br`, against the binary
+//!    started directly; and the .vsix's size with its binaries, if it was built ([`launcher`]).
 
 mod chain;
 mod deploy;
+mod launcher;
 mod local;
 mod upload;
 mod wait;
@@ -89,6 +93,12 @@ struct Args {
     /// Skip benchmark 5.
     #[arg(long)]
     skip_chain: bool,
+    /// Starts of each kind in benchmark 6 (the median is reported).
+    #[arg(long, default_value_t = 20)]
+    task_start_runs: usize,
+    /// Skip benchmark 6.
+    #[arg(long)]
+    skip_task_start: bool,
 }
 
 fn main() -> ExitCode {
@@ -180,6 +190,10 @@ fn run(args: Args) -> Result<(), BoxError> {
         let plan: Value = serde_json::from_slice(&output.stdout)?;
         let steps = chain::run(&runtime, &azurite, &agentpool, &root, &parameters, &plan, &work.join("chain"))?;
         chain::section(&steps, &mut line);
+    }
+    if !args.skip_task_start {
+        let results = launcher::run(&root, &agentpool, &args.node, args.task_start_runs.max(1), &work)?;
+        launcher::section(&results, &root, &mut line);
     }
     line(String::new());
     line(format!(
