@@ -224,7 +224,7 @@ pub fn choose_credential(var: impl Fn(&str) -> Option<String>) -> Result<Credent
             TENANT_ID => Some(TASK_TENANT_ID),
             _ => None,
         };
-        alias.filter(|_| in_azure_task).and_then(|alias| given(alias)).or_else(|| given(name))
+        alias.filter(|_| in_azure_task).and_then(&given).or_else(|| given(name))
     };
     let forced = match var(ENV_CREDENTIAL) {
         None => None,
