@@ -14,6 +14,10 @@
 //! - Proxies come from `HTTPS_PROXY`/`NO_PROXY` as reqwest reads them.
 //! - Platform roots are read from the system (`/etc/ssl/certs` on Linux); a system without any and
 //!   without a CA file cannot build the client ([`TransportError::Build`]).
+//! - Without a CA file, certificates are verified by the platform (rustls-platform-verifier). With
+//!   one, rustls verifies them itself against the platform's roots and the file's: Windows'
+//!   verifier takes extra roots only through a chain engine option that Wine does not honour, and
+//!   the platform's revocation checks and policies do not apply to the emulator's certificates.
 
 use super::config::{ArmConfig, ENV_CA_FILE};
 use azure_core::http::{ClientOptions, ExponentialRetryOptions, HttpClient, RetryOptions, Transport};
@@ -73,9 +77,20 @@ pub fn reqwest_client(config: &ArmConfig) -> Result<reqwest::Client, TransportEr
         .gzip(true)
         .deflate(true);
     if let Some(path) = &config.ca_file {
-        builder = builder.tls_certs_merge(load_ca_file(path)?);
+        builder = builder.tls_certs_only(platform_roots().into_iter().chain(load_ca_file(path)?));
     }
     builder.build().map_err(|e| TransportError::Build(error_chain(&e)))
+}
+
+/// The platform's root certificates, as rustls-native-certs reads them (the system store on
+/// Windows and macOS, `/etc/ssl/certs` and `SSL_CERT_FILE` on Linux). Certificates it cannot read
+/// are left out: the CA file's are trusted either way.
+fn platform_roots() -> Vec<reqwest::Certificate> {
+    rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .filter_map(|der| reqwest::Certificate::from_der(der.as_ref()).ok())
+        .collect()
 }
 
 /// The reqwest client as azure_core's [`HttpClient`].
