@@ -2,8 +2,9 @@
 # Runs every check of agentpool on a fresh machine: installs the test tools it needs (pinned,
 # cached under .cache/), then formatting, lints and all tests.
 #
-#   tests/run.sh            everything
-#   tests/run.sh --quick    cargo tests only (tools must already be installed)
+#   tests/run.sh            everything, the Azure DevOps extension (.vsix) included
+#   tests/run.sh --quick    cargo tests only (tools must already be installed; the extension's
+#                           tests then need a .vsix built earlier, in target/vsix/)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +40,28 @@ if [[ "${1:-}" != "--quick" ]]; then
 
   step "cargo clippy --all-targets -- -D warnings"
   cargo clippy --workspace --all-targets --locked -- -D warnings
+
+  # The extension's tests run its Windows binary under wine64.
+  step "wine64 (Debian)"
+  if [[ "$(dpkg-query -W -f='${Status}' wine64 2>/dev/null)" == "install ok installed" ]]; then
+    echo "present"
+  else
+    as_root=()
+    [[ $(id -u) -eq 0 ]] || as_root=(sudo)
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wine64 >/dev/null
+  fi
+
+  step "extension (.vsix): extension-manifest/build.sh"
+  bash extension-manifest/build.sh
+fi
+
+# The .vsix task-bin/tests/extension_package.rs checks (with --quick, one built earlier if any).
+shopt -s nullglob
+vsix_files=("$root"/target/vsix/*.vsix)
+shopt -u nullglob
+if ((${#vsix_files[@]} == 1)); then
+  export AGENTPOOL_VSIX="${vsix_files[0]}"
 fi
 
 step "cargo test"
