@@ -10,7 +10,7 @@ mod support;
 mod traffic;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use agentpool_emulator::TaskAuthScheme;
@@ -39,7 +39,9 @@ fn task_dir(task: &str) -> PathBuf {
 
 /// What the agent sets for a task whose Azure connection is the emulator's connection of
 /// `scheme`, and which may reach Azure DevOps with a token connection.
-fn agent_vars(session: &Session, scheme: TaskAuthScheme, temp: &Path) -> BTreeMap<String, String> {
+fn agent_vars(session: &Session, scheme: TaskAuthScheme) -> BTreeMap<String, String> {
+    let temp = session.dir.join("agent-temp");
+    std::fs::create_dir_all(&temp).expect("the agent's temporary folder");
     let mut vars = session.ready.task_vars(scheme, &session.ca_bundle);
     let devops = DEVOPS_CONNECTION.to_ascii_uppercase();
     vars.extend([
@@ -143,9 +145,7 @@ fn every_task_with_workload_identity_federation_runs_the_chain() {
 fn chain(scheme: TaskAuthScheme, name: &str, devops: &[(&str, &str)]) {
     let session = local_azure().session(name, |config| config.devops.node_ms = 50);
     session.example_network();
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, scheme, &temp);
+    let vars = agent_vars(&session, scheme);
     let secrets = secrets(&vars);
     let run = |task: &str, extra: &[(&str, &str)]| {
         let mut vars = vars.clone();
@@ -224,9 +224,7 @@ fn chain(scheme: TaskAuthScheme, name: &str, devops: &[(&str, &str)]) {
 #[test]
 fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
     let session = local_azure().session("task-bad-inputs", |_| {});
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal, &temp);
+    let vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal);
     let id = session.ready.service_connection.id.clone();
     // The task, the variables changed (None: removed), the issue expected.
     type Case<'a> = (&'a str, Vec<(String, Option<&'a str>)>, &'a str);
@@ -272,9 +270,7 @@ fn bad_inputs_fail_the_task_naming_the_input_before_any_call_to_azure() {
 #[test]
 fn a_bad_parameter_file_is_an_issue_at_its_file_and_line() {
     let session = local_azure().session("task-bad-parameters", |_| {});
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let mut vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal, &temp);
+    let mut vars = agent_vars(&session, TaskAuthScheme::ServicePrincipal);
     let file = "tests/fixtures/bad-parameters/21-several-problems-at-once.json";
     vars.insert("INPUT_PARAMETERSOURCE".into(), "file".into());
     vars.insert("INPUT_PARAMETERSFILE".into(), file.into());
@@ -297,9 +293,7 @@ fn a_bad_parameter_file_is_an_issue_at_its_file_and_line() {
 fn sigterm_to_the_launcher_cancels_the_build_it_waits_for() {
     use std::io::BufRead;
     let session = local_azure().session("task-cancel", |config| config.aib_phase_ms = phases("customizing=60000"));
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation);
     let secrets = secrets(&vars);
     succeeded("AgentPoolDeployInfra", &run_task("AgentPoolDeployInfra", &vars), &secrets);
 
@@ -344,9 +338,7 @@ fn admin(session: &Session, method: reqwest::Method, path: &str, body: Option<se
 #[test]
 fn a_federated_credential_for_another_subject_is_refused_by_entra() {
     let session = local_azure().session("task-wif-subject", |_| {});
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation);
     let connection = &session.ready.wif_service_connection;
     let credentials = format!("entra/applications/{}/federatedCredentials", connection.service_principal_id);
     let list: serde_json::Value = serde_json::from_str(&session.admin_text("entra/applications")).unwrap();
@@ -383,9 +375,7 @@ fn a_build_wait_outlives_its_tokens_with_a_new_oidc_token_at_each_refresh() {
         config.token_lifetime_secs = 2;
         config.devops.oidc_token_lifetime_secs = 2;
     });
-    let temp = session.dir.join("agent-temp");
-    std::fs::create_dir_all(&temp).unwrap();
-    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation, &temp);
+    let vars = agent_vars(&session, TaskAuthScheme::WorkloadIdentityFederation);
     let secrets = secrets(&vars);
     succeeded("AgentPoolDeployInfra", &run_task("AgentPoolDeployInfra", &vars), &secrets);
     assert_eq!(admin(&session, reqwest::Method::DELETE, "entra/tokens", None), 204);
