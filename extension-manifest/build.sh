@@ -237,7 +237,8 @@ cross_build() {
         "CC_${triple//-/_}=x86_64-w64-mingw32-gcc"
         "AR_${triple//-/_}=x86_64-w64-mingw32-ar"
         "CARGO_TARGET_${upper}_LINKER=x86_64-w64-mingw32-gcc"
-        "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-self-contained=no"
+        # No link time in the PE header: the same source gives the same binary.
+        "CARGO_TARGET_${upper}_RUSTFLAGS=-C link-self-contained=no -C link-arg=-Wl,--no-insert-timestamp"
       )
       ;;
   esac
