@@ -149,80 +149,23 @@ fn wine64() -> PathBuf {
 }
 
 /// A command that runs `exe` under wine64, quiet, in a 64-bit prefix under `.cache/wine`, made
-/// ready once per test binary (the time it takes is printed): see [`prepare_prefix`].
+/// (`wineboot --init`) once per test binary: the time it takes is printed.
 fn wine(exe: &Path) -> Command {
     static PREFIX: OnceLock<PathBuf> = OnceLock::new();
-    let prefix = PREFIX.get_or_init(prepare_prefix);
+    let prefix = PREFIX.get_or_init(|| {
+        let prefix = workspace().join(".cache/wine");
+        std::fs::create_dir_all(&prefix).unwrap();
+        let started = Instant::now();
+        let mut boot = Command::new(wine64());
+        boot.args(["wineboot", "--init"]).env("WINEPREFIX", &prefix).env("WINEARCH", "win64").env("WINEDEBUG", "-all");
+        let boot = run_wine(boot);
+        assert!(boot.status.success(), "wineboot --init failed: {}", describe(&boot));
+        eprintln!("wine64: prefix {} ready in {:.1} s", prefix.display(), started.elapsed().as_secs_f64());
+        prefix
+    });
     let mut command = Command::new(wine64());
     command.arg(exe).env("WINEPREFIX", prefix).env("WINEARCH", "win64").env("WINEDEBUG", "-all");
     command
-}
-
-/// The certificate revocation provider the test prefix registers: every certificate is reported
-/// as not revoked.
-const REVOCATION_PROVIDER: &str = r#"#include <windows.h>
-#include <wincrypt.h>
-
-__declspec(dllexport) BOOL WINAPI CertDllVerifyRevocation(DWORD encoding, DWORD type, DWORD count,
-    PVOID contexts[], DWORD flags, PCERT_REVOCATION_PARA para, PCERT_REVOCATION_STATUS status) {
-    (void)encoding; (void)type; (void)count; (void)contexts; (void)flags; (void)para;
-    status->dwIndex = 0;
-    status->dwError = 0;
-    status->dwReason = 0;
-    return TRUE;
-}
-"#;
-
-/// Makes the wine64 prefix `.cache/wine` (`wineboot --init`) and registers, as its only
-/// certificate revocation provider, a DLL built here with mingw-w64 (Debian's
-/// gcc-mingw-w64-x86-64, which extension-manifest/build.sh installs) that reports every
-/// certificate as not revoked.
-///
-/// Why: the binary verifies TLS with the platform's verifier (rustls-platform-verifier: on Windows,
-/// CertGetCertificateChain with end-certificate revocation checking, then the SSL chain policy
-/// with CERT_CHAIN_POLICY_IGNORE_ALL_REV_UNKNOWN_FLAGS, so that a certificate without revocation
-/// information, like the emulator's, passes). Wine 8's SSL policy ignores those flags and fails
-/// such a chain (CERT_E_REVOCATION_FAILURE), where Windows accepts it; with this provider the
-/// revocation status is known and Wine's policy passes as Windows' does.
-fn prepare_prefix() -> PathBuf {
-    let prefix = workspace().join(".cache/wine");
-    std::fs::create_dir_all(&prefix).unwrap();
-    let started = Instant::now();
-    let wine_command = |args: &[&str]| {
-        let mut command = Command::new(wine64());
-        command.args(args).env("WINEPREFIX", &prefix).env("WINEARCH", "win64").env("WINEDEBUG", "-all");
-        run_wine(command)
-    };
-    let boot = wine_command(&["wineboot", "--init"]);
-    assert!(boot.status.success(), "wineboot --init failed: {}", describe(&boot));
-    let booted = started.elapsed();
-
-    let dir = unpacked().dir.join("revocation");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("revocation.c"), REVOCATION_PROVIDER).unwrap();
-    let dll = dir.join("revocation-not-revoked.dll");
-    let gcc = Command::new("x86_64-w64-mingw32-gcc")
-        .args(["-shared", "-O2", "-s", "-o"])
-        .arg(&dll)
-        .arg(dir.join("revocation.c"))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "x86_64-w64-mingw32-gcc: {e} (Debian's gcc-mingw-w64-x86-64; extension-manifest/build.sh installs it)"
-            )
-        });
-    assert!(gcc.status.success(), "cannot build the revocation provider: {}", describe(&gcc));
-    let key = r"HKLM\Software\Microsoft\Cryptography\OID\EncodingType 1\CertDllVerifyRevocation\DEFAULT";
-    let registered =
-        wine_command(&["reg", "add", key, "/v", "Dll", "/t", "REG_MULTI_SZ", "/d", &windows_path(&dll), "/f"]);
-    assert!(registered.status.success(), "reg add {key}: {}", describe(&registered));
-    eprintln!(
-        "wine64: prefix {} made in {:.1} s, ready in {:.1} s",
-        prefix.display(),
-        booted.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    );
-    prefix
 }
 
 /// Runs a wine64 command, its output captured in files rather than pipes (the wineserver it may
@@ -383,15 +326,10 @@ fn the_vsix_carries_every_task_with_the_launcher_and_both_binaries_which_run() {
     eprintln!("agentpool.exe --version under wine64: {:.2} s", started.elapsed().as_secs_f64());
 }
 
-/// The Windows binary under wine64, set up for `session`: the emulator's variables, its CA bundle
-/// as a Windows path, from the workspace root (Z:\…). The emulator is reached as `localhost`:
-/// Wine's SSL policy matches the server name against the certificate's DNS names only, not its IP
-/// addresses (Windows matches both).
+/// The Windows binary under wine64, set up for `session`: the emulator's variables with its CA
+/// bundle as a Windows path (drive Z: is the Unix root), from the workspace root.
 fn windows_agentpool(session: &Session, args: &[&str]) -> Output {
     let mut vars = session.vars();
-    for value in vars.values_mut() {
-        *value = value.replace("https://127.0.0.1:", "https://localhost:");
-    }
     vars.insert("AGENTPOOL_CA_FILE".to_owned(), windows_path(&session.ca_bundle));
     let started = Instant::now();
     let mut command = wine(&unpacked().windows);
@@ -426,11 +364,7 @@ fn infra_resources(session: &Session) -> Vec<(String, String)> {
 
 #[test]
 fn the_windows_binary_under_wine_checks_plans_and_deploys_the_windows_example_against_the_emulator() {
-    // Azurite too is reached as `localhost` (see windows_agentpool).
-    let azurite_port = local_azure().azurite_port;
-    let session = local_azure().session("vsix-windows", |config| {
-        config.blob_endpoint_template = format!("https://localhost:{azurite_port}/{{account}}/");
-    });
+    let session = local_azure().session("vsix-windows", |_| {});
 
     let preflight = windows_agentpool(&session, &["preflight", "--scope", "infra", "--parameters", WINDOWS_EXAMPLE]);
     assert_eq!(preflight.status.code(), Some(0), "preflight: {}", describe(&preflight));
