@@ -12,6 +12,8 @@
 //!   (`rustls::crypto::CryptoProvider::install_default`), else aws-lc-rs (reqwest's default, the same
 //!   one azure_core's own transport uses).
 //! - Proxies come from `HTTPS_PROXY`/`NO_PROXY` as reqwest reads them.
+//! - A server certificate that is not trusted fails the request at once, with the fix, instead of
+//!   being retried as a transport error.
 //! - Platform roots are read from the system (`/etc/ssl/certs` on Linux); a system without any and
 //!   without a CA file cannot build the client ([`TransportError::Build`]).
 //! - Without a CA file, certificates are verified by the platform (rustls-platform-verifier). With
@@ -20,7 +22,9 @@
 //!   the platform's revocation checks and policies do not apply to the emulator's certificates.
 
 use super::config::{ArmConfig, ENV_CA_FILE};
-use azure_core::http::{ClientOptions, ExponentialRetryOptions, HttpClient, RetryOptions, Transport};
+use azure_core::http::{
+    AsyncRawResponse, ClientOptions, ExponentialRetryOptions, HttpClient, Request, RetryOptions, Transport,
+};
 use std::{
     path::{Path, PathBuf},
     sync::Arc,
@@ -95,7 +99,47 @@ fn platform_roots() -> Vec<reqwest::Certificate> {
 
 /// The reqwest client as azure_core's [`HttpClient`].
 pub fn http_client(config: &ArmConfig) -> Result<Arc<dyn HttpClient>, TransportError> {
-    Ok(Arc::new(reqwest_client(config)?))
+    Ok(Arc::new(UntrustedFailsFast(reqwest_client(config)?)))
+}
+
+/// reqwest as azure_core's transport, except that a server certificate that is not trusted is not
+/// a transport error: azure_core's retry policy would send the request again for minutes, and the
+/// answer would be the same.
+#[derive(Debug)]
+struct UntrustedFailsFast(reqwest::Client);
+
+#[async_trait::async_trait]
+impl HttpClient for UntrustedFailsFast {
+    async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+        self.0.execute_request(request).await.map_err(|error| {
+            if untrusted_certificate(&error) {
+                azure_core::Error::with_error(
+                    azure_core::error::ErrorKind::Other,
+                    error,
+                    "the server's certificate is not trusted",
+                )
+            } else {
+                error
+            }
+        })
+    }
+}
+
+/// Whether rustls refused the server's certificate somewhere in `error`'s causes.
+fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(cause) = next {
+        if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+            return matches!(tls, rustls::Error::InvalidCertificate(_));
+        }
+        if let Some(inner) = cause.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            if untrusted_certificate(inner) {
+                return true;
+            }
+        }
+        next = cause.source();
+    }
+    false
 }
 
 /// azure_core's exponential retry options from our [`RetryConfig`](super::RetryConfig).
@@ -187,7 +231,7 @@ mod tests {
 
     /// A one-page HTTPS server on 127.0.0.1 whose certificate is signed by `ca`; answers every
     /// request with the resource group of CreateResourceGroup.json.
-    async fn https_server(ca: &TestCa) -> (u16, tokio::task::JoinHandle<()>) {
+    async fn https_server(ca: &TestCa) -> (u16, Arc<std::sync::atomic::AtomicUsize>, tokio::task::JoinHandle<()>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio_rustls::rustls::{
             self,
@@ -204,8 +248,11 @@ mod tests {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
         let task = tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 let acceptor = acceptor.clone();
                 tokio::spawn(async move {
                     let Ok(mut tls) = acceptor.accept(tcp).await else { return };
@@ -227,13 +274,13 @@ mod tests {
                 });
             }
         });
-        (port, task)
+        (port, connections, task)
     }
 
     #[tokio::test]
     async fn the_extra_ca_is_trusted_only_when_given() {
         let ca = TestCa::new("agentpool emulator test CA");
-        let (port, server) = https_server(&ca).await;
+        let (port, connections, server) = https_server(&ca).await;
         let dir = tempdir("tls");
         let ca_file = dir.join("ca.pem");
         std::fs::write(&ca_file, &ca.cert_pem).unwrap();
@@ -241,7 +288,7 @@ mod tests {
         let config = ArmConfig::new()
             .with_endpoint(&format!("https://127.0.0.1:{port}"))
             .unwrap()
-            .with_retry(crate::arm::RetryConfig { max_retries: 1, ..crate::arm::RetryConfig::fast() });
+            .with_retry(crate::arm::RetryConfig { max_retries: 3, ..crate::arm::RetryConfig::fast() });
 
         let trusted =
             crate::arm::ArmClient::new(&config.clone().with_ca_file(&ca_file), Arc::new(StaticToken)).unwrap();
@@ -249,11 +296,14 @@ mod tests {
         assert_eq!(group["name"], "my-resource-group");
 
         let untrusted = crate::arm::ArmClient::new(&config, Arc::new(StaticToken)).unwrap();
+        let before = connections.load(std::sync::atomic::Ordering::SeqCst);
         let err = untrusted.get(rg, "2024-07-01").await.unwrap_err();
+        // Refused once, not retried: the certificate would be refused again.
+        assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst) - before, 1);
         assert!(matches!(err, crate::arm::ArmError::Transport { .. }), "{err:?}");
         assert!(
             err.to_string().ends_with(
-                "no answer from Azure: client error (Connect): invalid peer certificate: UnknownIssuer (for the emulator, set AGENTPOOL_CA_FILE to its CA certificate)"
+                "no answer from Azure: the server's certificate is not trusted: client error (Connect): invalid peer certificate: UnknownIssuer (for the emulator, set AGENTPOOL_CA_FILE to its CA certificate)"
             ),
             "{err}"
         );
