@@ -30,7 +30,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Up(args) => runtime()?.block_on(chain::up(args)),
         Command::Scaleset(ScalesetCommand::Deploy(args)) => runtime()?.block_on(scaleset_deploy(args)),
         Command::Scaleset(ScalesetCommand::Status(args)) => runtime()?.block_on(scaleset_status(args)),
-        Command::Pool(PoolCommand::Register(args)) => runtime()?.block_on(pool_register(args)),
+        Command::Pool(PoolCommand::Register(args)) => runtime()?.block_on(pool_register(&args)),
         Command::Pool(PoolCommand::Status(args)) => runtime()?.block_on(pool_status(args)),
         Command::Nat(NatCommand::Plan(args)) => nat_plan(args),
         Command::Preflight(args) => runtime()?.block_on(preflight_command(args)),
@@ -280,7 +280,7 @@ async fn scaleset_status(args: StatusArgs) -> Result<(), Failure> {
     scaleset::status(&azure, &id, args.wait_minutes).await
 }
 
-pub async fn pool_register(args: PoolRegisterArgs) -> Result<(), Failure> {
+pub async fn pool_register(args: &PoolRegisterArgs) -> Result<(), Failure> {
     let target = &args.target;
     let (subscription, loaded) = reach(target)?;
     let azure = Azure::from_env(target.azure.arm_endpoint.as_deref())?;

@@ -101,6 +101,7 @@ pub fn azure(inputs: &Inputs, var: &impl Fn(&str) -> Option<String>) -> Result<S
     }
     let tenant = endpoint.auth("TENANTID").ok_or_else(|| missing("tenant id"))?;
     settings.insert("AZURE_TENANT_ID", tenant);
+    let client_id = || endpoint.auth("SERVICEPRINCIPALID").ok_or_else(|| missing("client id"));
     match scheme.to_ascii_lowercase().as_str() {
         "serviceprincipal" => {
             let kind = endpoint.auth("AUTHENTICATIONTYPE").unwrap_or_else(|| "spnKey".to_owned());
@@ -112,16 +113,14 @@ pub fn azure(inputs: &Inputs, var: &impl Fn(&str) -> Option<String>) -> Result<S
                 ));
             }
             settings.insert("AGENTPOOL_CREDENTIAL", "client-secret".to_owned());
-            settings
-                .insert("AZURE_CLIENT_ID", endpoint.auth("SERVICEPRINCIPALID").ok_or_else(|| missing("client id"))?);
+            settings.insert("AZURE_CLIENT_ID", client_id()?);
             settings
                 .insert("AZURE_CLIENT_SECRET", endpoint.auth("SERVICEPRINCIPALKEY").ok_or_else(|| missing("secret"))?);
         }
         "workloadidentityfederation" => {
             settings.insert("AGENTPOOL_CREDENTIAL", "azure-pipelines".to_owned());
             settings.insert("AGENTPOOL_SERVICE_CONNECTION_ID", id.to_owned());
-            settings
-                .insert("AZURE_CLIENT_ID", endpoint.auth("SERVICEPRINCIPALID").ok_or_else(|| missing("client id"))?);
+            settings.insert("AZURE_CLIENT_ID", client_id()?);
             let token = job_access_token(var).ok_or_else(|| missing("job access token (System.AccessToken)"))?;
             settings.insert("SYSTEM_ACCESSTOKEN", token);
             if var("SYSTEM_OIDCREQUESTURI").is_none_or(|v| v.trim().is_empty()) {
@@ -142,9 +141,9 @@ pub fn azure(inputs: &Inputs, var: &impl Fn(&str) -> Option<String>) -> Result<S
     Ok(settings)
 }
 
-/// How the register-pool step reaches Azure DevOps: `systemAccessToken`, `azureSubscription`
-/// (Entra, with the Azure connection's principal) or `personalAccessToken` (an Azure DevOps
-/// service connection's token).
+/// How a step reaches Azure DevOps: `systemAccessToken`, `azureSubscription` (Entra, with the
+/// Azure connection's principal) or `personalAccessToken` (an Azure DevOps service connection's
+/// token), as `auth_input` says; the job's token for a task without that input.
 pub fn devops(
     inputs: &Inputs,
     var: &impl Fn(&str) -> Option<String>,
@@ -152,7 +151,7 @@ pub fn devops(
     connection_input: &str,
 ) -> Result<Settings, InputError> {
     let mut settings = Settings::new();
-    match inputs.text(auth_input).unwrap_or("systemAccessToken") {
+    match inputs.shared_text(auth_input).unwrap_or("systemAccessToken") {
         "azureSubscription" => {
             settings.insert("AGENTPOOL_DEVOPS_AUTH", "entra".to_owned());
         }
@@ -246,6 +245,15 @@ mod tests {
         without_oidc.retain(|(k, _)| k != "SYSTEM_OIDCREQUESTURI");
         let err = super::tests::settings(without_oidc).unwrap_err();
         assert!(err.to_string().contains("no OIDC token endpoint (SYSTEM_OIDCREQUESTURI)"), "{err}");
+    }
+
+    #[test]
+    fn a_task_without_an_azure_devops_choice_reaches_it_with_the_jobs_token() {
+        let var = env(connection("ServicePrincipal"));
+        let inputs = Definition::parse(TASK).read(&var).unwrap();
+        let settings = devops(&inputs, &var, "devOpsAuthentication", "devOpsConnection").unwrap();
+        assert_eq!(settings["AGENTPOOL_DEVOPS_AUTH"], "job-token");
+        assert_eq!(settings["SYSTEM_ACCESSTOKEN"], "job-token");
     }
 
     #[test]

@@ -87,11 +87,6 @@ impl Definition {
         Self { name: text(&json, "name"), friendly_name: text(&json, "friendlyName"), inputs }
     }
 
-    /// The names of the declared inputs.
-    pub fn input_names(&self) -> impl Iterator<Item = &str> {
-        self.inputs.iter().map(|i| i.name.as_str())
-    }
-
     /// The inputs' values from `var` (the process environment), checked. Every problem is
     /// reported, not just the first.
     pub fn read(&self, var: impl Fn(&str) -> Option<String>) -> Result<Inputs, Vec<InputError>> {

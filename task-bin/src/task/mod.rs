@@ -110,15 +110,12 @@ fn prepare(step: Step, definition: &Definition) -> Result<Inputs, Failure> {
     let var = |name: &str| std::env::var(name).ok();
     let inputs = definition.read(var).map_err(Failure::Inputs)?;
     let mut settings = connection::azure(&inputs, &var).map_err(|e| Failure::Inputs(vec![e]))?;
+    // Azure DevOps: the pool's registration, and the scale set's roll of idle agents.
     if step == Step::RegisterPool || (step == Step::DeployScaleSet && inputs.flag("rollIdleAgents")) {
-        let (auth, connection) = ("devOpsAuthentication", "devOpsConnection");
-        if definition.input_names().any(|n| n == auth) {
-            settings.extend(connection::devops(&inputs, &var, auth, connection).map_err(|e| Failure::Inputs(vec![e]))?);
-        }
+        let devops = connection::devops(&inputs, &var, "devOpsAuthentication", "devOpsConnection");
+        settings.extend(devops.map_err(|e| Failure::Inputs(vec![e]))?);
     }
-    if let Some(url) =
-        definition.input_names().any(|n| n == "organizationUrl").then(|| inputs.text("organizationUrl")).flatten()
-    {
+    if let Some(url) = inputs.shared_text("organizationUrl") {
         settings.insert("AGENTPOOL_DEVOPS_URL", url.to_owned());
     }
     for (name, value) in settings {

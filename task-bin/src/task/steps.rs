@@ -54,10 +54,9 @@ pub fn run(step: Step, inputs: &Inputs) -> Result<(), Failure> {
                 target: PoolTarget { selection: selection(inputs), azure: azure(), devops: devops() },
                 roll_idle: inputs.flag("rollIdleAgents"),
             };
-            let target = PoolTarget { selection: selection(inputs), azure: azure(), devops: devops() };
             runtime.block_on(async {
-                commands::pool_register(args).await?;
-                commands::pool_report(&target).await
+                commands::pool_register(&args).await?;
+                commands::pool_report(&args.target).await
             })
         }
         Step::CleanupImages => {
